@@ -1,6 +1,10 @@
 // The compiler's entry points (SPEC 7): source text or a file in, a table and diagnostics out.
-import type { Diagnostic } from './diagnostics.js';
+import * as path from 'node:path';
+import { checkProgram } from './check.js';
+import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import type { Program } from './ir.js';
+import { lowerProgram } from './lower.js';
+import { resolveProgram, type RootInput } from './resolve.js';
 import type { TableJson } from '../runtime/table.js';
 
 export interface CompileOptions {
@@ -22,12 +26,19 @@ export interface CompileResult {
 }
 
 export function compileSource(text: string, options: CompileOptions = {}): CompileResult {
-  void text;
-  void options;
-  throw new Error('TODO: compileSource');
+  return compile({ path: path.resolve(options.filename ?? 'policy.sgxpol'), text });
 }
 
-export function compileFile(path: string): CompileResult {
-  void path;
-  throw new Error('TODO: compileFile');
+export function compileFile(file: string): CompileResult {
+  return compile({ path: path.resolve(file) });
+}
+
+function compile(root: RootInput): CompileResult {
+  const { program, diagnostics, sources } = resolveProgram(root);
+  if (!program || hasErrors(diagnostics)) {
+    return { ok: false, diagnostics: sortDiagnostics(diagnostics), program, sources };
+  }
+  diagnostics.push(...checkProgram(program));
+  if (hasErrors(diagnostics)) return { ok: false, diagnostics: sortDiagnostics(diagnostics), program, sources };
+  return { ok: true, table: lowerProgram(program), diagnostics: sortDiagnostics(diagnostics), program, sources };
 }

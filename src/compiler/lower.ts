@@ -1,0 +1,196 @@
+// Lowering: the resolved Program → the decision table of SPEC 6 (runtime/table.ts describes
+// the format). Subject predicates become shared atoms, subject classes and `where` conditions
+// become postfix programs, and every rule keyed on a signer or an enclave is reached through
+// a posting list for each measurement it names.
+import type { Cond, ObjectRef, SubjExpr, SubjPred } from './ast.js';
+import type { Program } from './ir.js';
+import { tableDigest } from '../runtime/canonical.js';
+import { Cmp, Op, type RuleJson, type SubjectAtomJson, type TableJson } from '../runtime/table.js';
+import { ATTRIBUTE_BITS } from '../runtime/types.js';
+
+const CMP_CODES = { '==': Cmp.EQ, '!=': Cmp.NE, '<': Cmp.LT, '<=': Cmp.LE, '>': Cmp.GT, '>=': Cmp.GE } as const;
+
+/** Interns values by a string key, giving each a dense index in first-seen order. */
+class Interner<T> {
+  readonly items: T[] = [];
+  private readonly ids = new Map<string, number>();
+  id(key: string, make: () => T): number {
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      id = this.items.length;
+      this.ids.set(key, id);
+      this.items.push(make());
+    }
+    return id;
+  }
+}
+
+function atomOf(pred: SubjPred): SubjectAtomJson {
+  switch (pred.kind) {
+    case 'exe':
+    case 'label':
+      return { kind: pred.kind, glob: pred.glob.value };
+    case 'holds':
+      return { kind: 'holds', path: pred.path.value };
+    case 'uid':
+    case 'gid':
+      return { kind: pred.kind, lo: pred.lo.value, hi: pred.hi.value };
+  }
+}
+
+export function lowerProgram(program: Program): TableJson {
+  // The measurements of an object: a literal is a one-element set.
+  const objectValues = (object: ObjectRef): string[] => {
+    if (object.target.kind === 'literal') return [object.target.value];
+    const sets = object.objKind === 'signer' ? program.signers : program.enclaves;
+    return sets.get(object.target.name.text)?.values ?? [];
+  };
+
+  // ---- measurements: every value a rule can reach, sorted ----
+  const all = new Set<string>();
+  const collectCond = (cond: Cond | undefined): void => {
+    if (!cond) return;
+    if (cond.kind === 'and' || cond.kind === 'or') cond.operands.forEach(collectCond);
+    else if (cond.kind === 'not') collectCond(cond.operand);
+    else if (cond.kind === 'object') for (const v of objectValues(cond.object)) all.add(v);
+  };
+  for (const rule of program.rules) {
+    if (rule.decl.objects.kind === 'list') for (const o of rule.decl.objects.items) for (const v of objectValues(o)) all.add(v);
+    collectCond(rule.decl.where);
+  }
+  const measurements = [...all].sort();
+  const measurementId = new Map(measurements.map((m, i) => [m, i]));
+
+  // ---- subject atoms and classes ----
+  const atoms = new Interner<SubjectAtomJson>();
+  const atomId = (pred: SubjPred) => {
+    const atom = atomOf(pred);
+    return atoms.id(JSON.stringify(atom), () => atom);
+  };
+  const classes: { name: string; expr: number[] }[] = [];
+  const classId = new Map<string, number>();
+  const emitSubject = (expr: SubjExpr, out: number[]): void => {
+    switch (expr.kind) {
+      case 'or':
+      case 'and':
+        expr.operands.forEach((operand, i) => {
+          emitSubject(operand, out);
+          if (i > 0) out.push(expr.kind === 'or' ? Op.OR : Op.AND);
+        });
+        break;
+      case 'not':
+        emitSubject(expr.operand, out);
+        out.push(Op.NOT);
+        break;
+      case 'pred':
+        out.push(Op.ATOM, atomId(expr.pred));
+        break;
+      case 'ref':
+        out.push(Op.CLASS, useClass(expr.name.text));
+        break;
+    }
+  };
+  // Classes are emitted in dependency order (a class after every class it refers to).
+  const useClass = (name: string): number => {
+    const existing = classId.get(name);
+    if (existing !== undefined) return existing;
+    const cls = program.subjects.get(name);
+    if (!cls) throw new Error(`lower: unresolved subject class ${name}`);
+    const expr: number[] = [];
+    emitSubject(cls.decl.expr, expr);
+    const id = classes.length;
+    classes.push({ name, expr });
+    classId.set(name, id);
+    return id;
+  };
+
+  // ---- sets used by conditions ----
+  const sets = new Interner<number[]>();
+  const setId = (object: ObjectRef): number => {
+    const ids = objectValues(object).map((v) => measurementId.get(v)!);
+    ids.sort((a, b) => a - b);
+    return sets.id(ids.join(','), () => ids);
+  };
+
+  const emitCond = (cond: Cond, out: number[]): void => {
+    switch (cond.kind) {
+      case 'or':
+      case 'and':
+        cond.operands.forEach((operand, i) => {
+          emitCond(operand, out);
+          if (i > 0) out.push(cond.kind === 'or' ? Op.OR : Op.AND);
+        });
+        break;
+      case 'not':
+        emitCond(cond.operand, out);
+        out.push(Op.NOT);
+        break;
+      case 'cmp':
+        out.push(cond.field === 'isvprodid' ? Op.PRODID_CMP : Op.SVN_CMP, CMP_CODES[cond.op], cond.value.value);
+        break;
+      case 'in':
+        out.push(cond.field === 'isvprodid' ? Op.PRODID_IN : Op.SVN_IN, cond.lo.value, cond.hi.value);
+        break;
+      case 'attr':
+        out.push(Op.ATTR, ATTRIBUTE_BITS[cond.name]);
+        break;
+      case 'object':
+        out.push(cond.object.objKind === 'signer' ? Op.SIGNER_IN : Op.ENCLAVE_IN, setId(cond.object));
+        break;
+      case 'subjpred':
+        out.push(Op.ATOM, atomId(cond.pred));
+        break;
+      case 'subject':
+        out.push(Op.CLASS, useClass(cond.name.text));
+        break;
+      case 'const':
+        out.push(cond.value ? Op.TRUE : Op.FALSE);
+        break;
+    }
+  };
+
+  // ---- rules and their index ----
+  const rules: RuleJson[] = [];
+  const signerPostings = new Map<number, number[]>();
+  const enclavePostings = new Map<number, number[]>();
+  const anyRules: number[] = [];
+  const post = (postings: Map<number, number[]>, key: number, rule: number) => {
+    const list = postings.get(key);
+    if (!list) postings.set(key, [rule]);
+    else if (list[list.length - 1] !== rule) list.push(rule);
+  };
+  for (const rule of program.rules) {
+    const decl = rule.decl;
+    const subjects = decl.subjects.kind === 'any' ? null : [...new Set(decl.subjects.names.map((n) => useClass(n.text)))];
+    let cond: number[] | null = null;
+    if (decl.where) {
+      cond = [];
+      emitCond(decl.where, cond);
+    }
+    rules.push({ id: rule.id, effect: rule.effect, audit: rule.audit, via: rule.via, subjects, cond, reason: rule.because ?? null });
+    if (decl.objects.kind === 'any') anyRules.push(rule.index);
+    else
+      for (const object of decl.objects.items) {
+        const postings = object.objKind === 'signer' ? signerPostings : enclavePostings;
+        for (const v of objectValues(object)) post(postings, measurementId.get(v)!, rule.index);
+      }
+  }
+  const postingList = (postings: Map<number, number[]>) =>
+    [...postings.entries()].sort((a, b) => a[0] - b[0]).map(([key, list]) => [key, ...list]);
+
+  const table: TableJson = {
+    format: 'sgxpol-table',
+    formatVersion: 1,
+    policy: program.policy,
+    digest: '',
+    default: { effect: program.default.effect, audit: program.default.audit },
+    measurements,
+    sets: sets.items,
+    atoms: atoms.items,
+    classes,
+    rules,
+    index: { signer: postingList(signerPostings), enclave: postingList(enclavePostings), any: anyRules },
+  };
+  table.digest = tableDigest(table as unknown as Record<string, unknown>);
+  return table;
+}

@@ -1,0 +1,344 @@
+// Resolution: load the root file and its imports (each once, at its first import), then bind
+// every name in one global namespace. Produces the Program of ir.ts and diagnostics.
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import type {
+  Cond,
+  DefaultDecl,
+  MeasurementKind,
+  Name,
+  ObjectRef,
+  PolicyDecl,
+  SetDecl,
+  SourceFile,
+  Span,
+  Statement,
+  SubjExpr,
+  SubjectDecl,
+} from './ast.js';
+import { Codes, error, suggest, type Diagnostic } from './diagnostics.js';
+import type { MeasurementSet, Neverallow, Program, Rule, SubjectClass } from './ir.js';
+import { parseSource } from './parse.js';
+
+export const MAX_SOURCE_BYTES = 16 * 1024 * 1024;
+export const MAX_IMPORT_DEPTH = 64;
+export const MAX_RULES = 1_000_000;
+
+/** Where the root's text comes from: a file on disk, or text given with a name. */
+export interface RootInput {
+  /** Absolute path of the root file (it need not exist when `text` is given). */
+  path: string;
+  text?: string;
+}
+
+export interface Resolution {
+  program: Program | undefined;
+  diagnostics: Diagnostic[];
+  sources: Map<string, string>;
+}
+
+interface Loaded {
+  files: SourceFile[];
+  /** Statements in program order: each file's statements with imports expanded in place. */
+  statements: { statement: Statement; file: SourceFile; isRoot: boolean }[];
+}
+
+function displayName(rootDir: string, absPath: string, isRoot: boolean): string {
+  if (isRoot) return path.basename(absPath);
+  return path.relative(rootDir, absPath).split(path.sep).join('/');
+}
+
+function canonicalPath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+const DUMMY_SPAN = (file: string): Span => ({ file, line: 1, column: 1, offset: 0, endLine: 1, endColumn: 1, endOffset: 0 });
+
+/** Loads the root and its imports depth-first, each file once; reports missing files, cycles and depth. */
+function loadFiles(root: RootInput, diagnostics: Diagnostic[], sources: Map<string, string>): Loaded {
+  const rootDir = path.dirname(root.path);
+  const loaded: Loaded = { files: [], statements: [] };
+  const seen = new Set<string>();
+  const stack: { key: string; name: string }[] = [];
+
+  const visit = (absPath: string, text: string, isRoot: boolean) => {
+    const key = isRoot && root.text !== undefined ? path.resolve(absPath) : canonicalPath(absPath);
+    const name = displayName(rootDir, absPath, isRoot);
+    seen.add(key);
+    sources.set(name, text);
+    const parsed = parseSource(text, name);
+    diagnostics.push(...parsed.diagnostics);
+    loaded.files.push(parsed.file);
+    stack.push({ key, name });
+    for (const statement of parsed.file.statements) {
+      if (statement.kind !== 'import') {
+        loaded.statements.push({ statement, file: parsed.file, isRoot });
+        continue;
+      }
+      const target = statement.path.value;
+      const span = statement.path.span;
+      if (!target.endsWith('.sgxpol')) {
+        diagnostics.push(error(Codes.IMPORT_NOT_SGXPOL, span, `import "${target}" must name a .sgxpol file`));
+        continue;
+      }
+      const targetPath = path.resolve(path.dirname(absPath), target);
+      const targetKey = canonicalPath(targetPath);
+      const onStack = stack.findIndex((s) => s.key === targetKey);
+      if (onStack >= 0) {
+        const cycle = [...stack.slice(onStack).map((s) => s.name), stack[onStack].name].join(' -> ');
+        diagnostics.push(error(Codes.IMPORT_CYCLE, span, `import cycle: ${cycle}`));
+        continue;
+      }
+      if (seen.has(targetKey)) continue; // a diamond: already loaded at its first import
+      if (stack.length >= MAX_IMPORT_DEPTH) {
+        diagnostics.push(error(Codes.IMPORT_TOO_DEEP, span, `imports are nested more than ${MAX_IMPORT_DEPTH} deep`));
+        continue;
+      }
+      const read = readSource(targetPath);
+      if (typeof read !== 'string') {
+        diagnostics.push(error(read.code, span, read.message.replace('%s', `"${target}"`)));
+        seen.add(targetKey);
+        continue;
+      }
+      visit(targetPath, read, false);
+    }
+    stack.pop();
+  };
+
+  let rootText = root.text;
+  if (rootText === undefined) {
+    const read = readSource(root.path);
+    if (typeof read !== 'string') {
+      diagnostics.push(error(read.code === Codes.IMPORT_NOT_FOUND ? Codes.FILE_UNREADABLE : read.code, DUMMY_SPAN(path.basename(root.path)), read.message.replace('%s', root.path)));
+      return loaded;
+    }
+    rootText = read;
+  }
+  visit(root.path, rootText, true);
+  return loaded;
+}
+
+/** Reads a source file, or says why not (message has `%s` where the file's name goes). */
+function readSource(absPath: string): string | { code: Diagnostic['code']; message: string } {
+  let size: number;
+  try {
+    const stat = statSync(absPath);
+    if (!stat.isFile()) return { code: Codes.IMPORT_NOT_FOUND, message: '%s is not a file' };
+    size = stat.size;
+  } catch {
+    return { code: Codes.IMPORT_NOT_FOUND, message: 'cannot find %s' };
+  }
+  if (size > MAX_SOURCE_BYTES) return { code: Codes.FILE_TOO_LARGE, message: `%s is ${size} bytes; the limit is 16 MiB` };
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(absPath));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { code: Codes.FILE_UNREADABLE, message: code ? `cannot read %s (${code})` : '%s is not valid UTF-8' };
+  }
+}
+
+type NameKind = 'signer' | 'enclave' | 'subject';
+interface Definition {
+  kind: NameKind;
+  name: Name;
+  decl: SetDecl | SubjectDecl;
+}
+
+const KIND_WORDS: Record<NameKind, string> = { signer: 'a signer set', enclave: 'an enclave set', subject: 'a subject class' };
+
+/** Resolves a root file and everything it imports. */
+export function resolveProgram(root: RootInput): Resolution {
+  const diagnostics: Diagnostic[] = [];
+  const sources = new Map<string, string>();
+  const loaded = loadFiles(root, diagnostics, sources);
+  if (loaded.files.length === 0) return { program: undefined, diagnostics, sources };
+
+  // ---- declarations: policy, default, names ----
+  let policyDecl: PolicyDecl | undefined;
+  let defaultDecl: DefaultDecl | undefined;
+  const definitions = new Map<string, Definition>();
+  for (const { statement, isRoot } of loaded.statements) {
+    switch (statement.kind) {
+      case 'policy':
+        if (!isRoot) diagnostics.push(error(Codes.POLICY_NOT_ROOT, statement.span, '`policy` may appear only in the root file'));
+        else if (policyDecl) diagnostics.push(error(Codes.POLICY_TWICE, statement.span, '`policy` is declared twice', [{ message: 'first declared here', span: policyDecl.span }]));
+        else policyDecl = statement;
+        break;
+      case 'default':
+        if (!isRoot) diagnostics.push(error(Codes.DEFAULT_NOT_ROOT, statement.span, '`default` may appear only in the root file'));
+        else if (defaultDecl) diagnostics.push(error(Codes.DEFAULT_TWICE, statement.span, '`default` is declared twice', [{ message: 'first declared here', span: defaultDecl.span }]));
+        else defaultDecl = statement;
+        break;
+      case 'set':
+      case 'subject': {
+        const kind: NameKind = statement.kind === 'set' ? statement.setKind : 'subject';
+        const previous = definitions.get(statement.name.text);
+        if (previous) {
+          diagnostics.push(
+            error(Codes.DUPLICATE_NAME, statement.name.span, `\`${statement.name.text}\` is already defined (as ${KIND_WORDS[previous.kind]})`, [
+              { message: `\`${statement.name.text}\` was first defined here`, span: previous.name.span },
+            ]),
+          );
+        } else definitions.set(statement.name.text, { kind, name: statement.name, decl: statement });
+        break;
+      }
+    }
+  }
+
+  const lookup = (name: Name, expected: NameKind, context: string): Definition | undefined => {
+    const def = definitions.get(name.text);
+    if (!def) {
+      const candidates = [...definitions.values()].filter((d) => d.kind === expected).map((d) => d.name.text);
+      const close = suggest(name.text, candidates);
+      diagnostics.push(
+        error(Codes.UNKNOWN_NAME, name.span, `unknown ${expected === 'subject' ? 'subject class' : `${expected} set`} \`${name.text}\`${close ? `; did you mean \`${close}\`?` : ''}`),
+      );
+      return undefined;
+    }
+    if (def.kind !== expected) {
+      diagnostics.push(
+        error(Codes.WRONG_KIND, name.span, `\`${name.text}\` is ${KIND_WORDS[def.kind]}, but ${context} needs ${KIND_WORDS[expected]}`, [
+          { message: `\`${name.text}\` is defined here`, span: def.name.span },
+        ]),
+      );
+      return undefined;
+    }
+    return def;
+  };
+
+  // ---- measurement sets: expand includes, detect recursion ----
+  const signers = new Map<string, MeasurementSet>();
+  const enclaves = new Map<string, MeasurementSet>();
+  const expanding = new Set<string>();
+  const expandSet = (def: Definition): string[] | undefined => {
+    const decl = def.decl as SetDecl;
+    const target = decl.setKind === 'signer' ? signers : enclaves;
+    const done = target.get(decl.name.text);
+    if (done) return done.values;
+    if (expanding.has(decl.name.text)) return undefined; // reported by the caller
+    expanding.add(decl.name.text);
+    const values = new Set<string>();
+    for (const item of decl.items) {
+      if (item.kind === 'literal') {
+        values.add(item.value);
+        continue;
+      }
+      const ref = lookup(item.name, decl.setKind, `${decl.setKind} set \`${decl.name.text}\``);
+      if (!ref) continue;
+      if (expanding.has(item.name.text)) {
+        diagnostics.push(
+          error(Codes.RECURSIVE_DEFINITION, item.name.span, `recursive definition: \`${decl.name.text}\` includes \`${item.name.text}\`, which includes \`${decl.name.text}\``, [
+            { message: `\`${item.name.text}\` is defined here`, span: ref.name.span },
+          ]),
+        );
+        continue;
+      }
+      // An unresolvable include has been reported; the set keeps what did resolve.
+      for (const v of expandSet(ref) ?? []) values.add(v);
+    }
+    expanding.delete(decl.name.text);
+    const set: MeasurementSet = { name: decl.name.text, decl, values: [...values].sort() };
+    target.set(decl.name.text, set);
+    return set.values;
+  };
+  for (const def of definitions.values()) if (def.kind !== 'subject') expandSet(def);
+
+  // ---- subject classes: check references and recursion ----
+  const subjects = new Map<string, SubjectClass>();
+  for (const def of definitions.values()) if (def.kind === 'subject') subjects.set(def.name.text, { name: def.name.text, decl: def.decl as SubjectDecl });
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visitSubject = (cls: SubjectClass) => {
+    if (state.get(cls.name) === 'done') return;
+    state.set(cls.name, 'visiting');
+    const walk = (expr: SubjExpr) => {
+      switch (expr.kind) {
+        case 'or':
+        case 'and':
+          expr.operands.forEach(walk);
+          break;
+        case 'not':
+          walk(expr.operand);
+          break;
+        case 'ref': {
+          const ref = lookup(expr.name, 'subject', `subject class \`${cls.name}\``);
+          if (!ref) break;
+          const target = subjects.get(expr.name.text)!;
+          if (state.get(target.name) === 'visiting') {
+            diagnostics.push(
+              error(Codes.RECURSIVE_DEFINITION, expr.name.span, `recursive definition: subject class \`${cls.name}\` refers to \`${target.name}\`, which refers back to \`${cls.name}\``, [
+                { message: `\`${target.name}\` is defined here`, span: target.decl.name.span },
+              ]),
+            );
+            break;
+          }
+          visitSubject(target);
+          break;
+        }
+        case 'pred':
+          break;
+      }
+    };
+    walk(cls.decl.expr);
+    state.set(cls.name, 'done');
+  };
+  for (const cls of subjects.values()) visitSubject(cls);
+
+  // ---- rules and neverallows ----
+  const checkObject = (object: ObjectRef, context: string) => {
+    if (object.target.kind === 'ref') lookup(object.target.name, object.objKind as MeasurementKind, context);
+  };
+  const checkCond = (cond: Cond, context: string) => {
+    switch (cond.kind) {
+      case 'or':
+      case 'and':
+        cond.operands.forEach((c) => checkCond(c, context));
+        break;
+      case 'not':
+        checkCond(cond.operand, context);
+        break;
+      case 'object':
+        checkObject(cond.object, context);
+        break;
+      case 'subject':
+        lookup(cond.name, 'subject', context);
+        break;
+      default:
+        break;
+    }
+  };
+  const rules: Rule[] = [];
+  const neverallows: Neverallow[] = [];
+  for (const { statement, file } of loaded.statements) {
+    if (statement.kind !== 'rule' && statement.kind !== 'neverallow') continue;
+    const context = statement.kind === 'rule' ? 'a rule' : 'a neverallow';
+    if (statement.subjects.kind === 'list') for (const name of statement.subjects.names) lookup(name, 'subject', `the subject part of ${context}`);
+    if (statement.objects.kind === 'list') for (const object of statement.objects.items) checkObject(object, `the object part of ${context}`);
+    if (statement.where) checkCond(statement.where, `the condition of ${context}`);
+    const id = `${file.file}:${statement.span.line}`;
+    const via = statement.via?.path ?? 'any';
+    if (statement.kind === 'rule') {
+      if (rules.length === MAX_RULES) {
+        diagnostics.push(error(Codes.TOO_MANY_RULES, statement.span, `the policy has more than ${MAX_RULES.toLocaleString('en-US')} rules`));
+      }
+      rules.push({ id, index: rules.length, effect: statement.effect, audit: statement.audit, via, because: statement.because?.value, decl: statement });
+    } else neverallows.push({ id, via, decl: statement });
+  }
+
+  const policy = policyDecl ? { name: policyDecl.name.value, version: policyDecl.version.value } : null;
+  const program: Program = {
+    rootPath: root.path,
+    files: loaded.files,
+    policy,
+    default: { effect: defaultDecl?.effect ?? 'deny', audit: defaultDecl?.audit ?? false, decl: defaultDecl },
+    signers,
+    enclaves,
+    subjects,
+    rules,
+    neverallows,
+  };
+  return { program, diagnostics, sources };
+}
