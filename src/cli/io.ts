@@ -1,0 +1,77 @@
+// What a command may touch: three streams and a working directory. Tests pass their own.
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+
+export interface CliIo {
+  stdout: { write(chunk: string): unknown };
+  stderr: { write(chunk: string): unknown };
+  stdin: AsyncIterable<string | Uint8Array>;
+  /** Relative paths on the command line are resolved against this. */
+  cwd: string;
+}
+
+/**
+ * A mistake the user can make (a missing file, bad JSON, a refused table). `run` prints its
+ * message as one line `sgxpol: …` and exits 1; no stack trace.
+ */
+export class UserError extends Error {}
+
+/** Largest input file read whole (request, case file, table, SIGSTRUCT); SPEC 10's source limit. */
+export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
+
+export function absolute(io: CliIo, path: string): string {
+  return resolve(io.cwd, path);
+}
+
+/** Reads a file the user named, turning every failure into a UserError that names the file. */
+export async function readUserFile(io: CliIo, path: string, what: string): Promise<Buffer> {
+  const full = absolute(io, path);
+  try {
+    const info = await stat(full);
+    if (info.isDirectory()) throw new UserError(`${what} ${path} is a directory, not a file`);
+    if (info.size > MAX_INPUT_BYTES) throw new UserError(`${what} ${path} is too large (${info.size} bytes; the limit is ${MAX_INPUT_BYTES})`);
+    return await readFile(full);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`cannot read ${what} ${path}: ${systemReason(e)}`);
+  }
+}
+
+export async function readStdin(io: CliIo): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of io.stdin) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
+    size += bytes.length;
+    if (size > MAX_INPUT_BYTES) throw new UserError(`standard input is too large (over ${MAX_INPUT_BYTES} bytes)`);
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Parses JSON the user supplied; `where` names it in the error ("request file r.json"). */
+export function parseUserJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (e) {
+    throw new UserError(`${where} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** "no such file or directory" rather than "ENOENT: no such file or directory, open '/abs/…'". */
+export function systemReason(e: unknown): string {
+  if (e && typeof e === 'object' && 'code' in e) {
+    switch ((e as { code: unknown }).code) {
+      case 'ENOENT':
+        return 'no such file or directory';
+      case 'EACCES':
+      case 'EPERM':
+        return 'permission denied';
+      case 'EISDIR':
+        return 'is a directory';
+      case 'ENOTDIR':
+        return 'a component of the path is not a directory';
+    }
+  }
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,52 @@
+// Turning a POLICY argument into an Evaluator: either compile a `.sgxpol` root file or load a
+// compiled decision table. Shared by `eval` and `test`.
+import { extname } from 'node:path';
+import { compileFile, type CompileResult } from '../compiler/compile.js';
+import { Evaluator } from '../runtime/evaluator.js';
+import { absolute, parseUserJson, readUserFile, UserError, type CliIo } from './io.js';
+import { formatDiagnostics } from './print.js';
+
+/**
+ * How a POLICY argument is told apart: `.json` is a compiled table, `.sgxpol` a policy source;
+ * any other name is a table when its first non-blank character is `{` (no policy statement can
+ * start with one), and a policy source otherwise.
+ */
+export function isTableFile(path: string, text: string): boolean {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.json') return true;
+  if (ext === '.sgxpol') return false;
+  return /^\uFEFF?\s*\{/.test(text);
+}
+
+/**
+ * Compiles a root policy file. A missing or unreadable root file is a UserError (one line),
+ * not a diagnostic dump; everything after that is the compiler's diagnostics.
+ */
+export async function compilePolicy(io: CliIo, file: string): Promise<CompileResult> {
+  await readUserFile(io, file, 'policy');
+  return compileFile(absolute(io, file));
+}
+
+/**
+ * An Evaluator for POLICY, or undefined when the policy does not compile (its errors have then
+ * been printed to stderr). A table that the evaluator refuses is a UserError that says why.
+ */
+export async function loadEvaluator(io: CliIo, file: string): Promise<Evaluator | undefined> {
+  const text = (await readUserFile(io, file, 'policy')).toString('utf8');
+  if (isTableFile(file, text)) {
+    const table = parseUserJson(text, `table ${file}`);
+    try {
+      return Evaluator.fromTable(table);
+    } catch (e) {
+      throw new UserError(`refused table ${file}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  const result = compileFile(absolute(io, file));
+  if (!result.ok || !result.table) {
+    const errors = result.diagnostics.filter((d) => d.severity === 'error');
+    io.stderr.write(formatDiagnostics(errors, result.sources));
+    if (errors.length === 0) io.stderr.write(`sgxpol: ${file}: the compiler produced no table\n`);
+    return undefined;
+  }
+  return Evaluator.fromTable(result.table);
+}
