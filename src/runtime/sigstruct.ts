@@ -122,7 +122,8 @@ function u16(bytes: Uint8Array, offset: number): number {
 }
 
 function u32(bytes: Uint8Array, offset: number): number {
-  return (bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16) | (bytes[offset + 3] << 24)) >>> 0;
+  const low = bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16);
+  return (low | (bytes[offset + 3] << 24)) >>> 0;
 }
 
 function dateOf(raw: number): string {
@@ -216,9 +217,15 @@ function base64url(hex: string): string {
   return Buffer.from(hex, 'hex').toString('base64url');
 }
 
-function verifySignature(bytes: Uint8Array, modulusHex: string, exponent: number, signatureHex: string): boolean {
+function verifySignature(
+  bytes: Uint8Array,
+  modulusHex: string,
+  exponent: number,
+  signatureHex: string,
+): boolean {
+  if (exponent < 3 || exponent % 2 === 0) return false;
   // A real RSA-3072 modulus has its top bit set; anything else cannot be this signature scheme.
-  if (exponent < 3 || exponent % 2 === 0 || (Number.parseInt(modulusHex.slice(0, 1), 16) & 8) === 0) return false;
+  if ((Number.parseInt(modulusHex.slice(0, 1), 16) & 8) === 0) return false;
   let exponentHex = exponent.toString(16);
   if (exponentHex.length % 2 === 1) exponentHex = '0' + exponentHex;
   try {

@@ -1,0 +1,574 @@
+// Request validation and normalization (SPEC 2). Hand-written checks: this is the hot path.
+//
+// Rules beyond the letter of SPEC 2 (where it is silent):
+// - Only own enumerable string keys count (never inherited ones), so a polluted prototype can
+//   neither add a field nor hide one; an own `__proto__` or `constructor` key is an unknown field.
+// - A field whose value is `undefined` (possible from JS callers, not from JSON) counts as absent.
+// - `exe` must be an absolute canonical path: starts with `/`, no empty, `.` or `..` segment, no
+//   trailing `/`, no NUL, at most 4096 characters. The root `/` is refused (it ends with `/`,
+//   and it is a directory, never an executable).
+// - Every `holds` entry must be a path in the same canonical form. `holds` is compared by exact
+//   string, so a non-canonical spelling (`/dev//kvm`) could silently slip past a `deny … where
+//   holds "/dev/kvm"` rule; refusing it makes the request invalid, which is a deny.
+// - `label` is any string of at most 4096 characters (the empty string included).
+// - Numbers must be JS numbers that are integers in range (`-0` is read as 0); numeric strings,
+//   NaN, infinities and fractions are invalid.
+// - `attributes` as a string: `0x` (lower-case x) and 1–16 hex digits in any case.
+// - `sigstruct`: standard base64 (RFC 4648 alphabet `A–Z a–z 0–9 + /`), `=` padding optional,
+//   no whitespace, at most 4096 characters, decoding to exactly 1808 bytes.
+// - When several things are wrong, the reason names the first found, in this order: the request
+//   object and its field names, `action`, `via`, presence of `subject` and `enclave`, then the
+//   subject's fields, then the enclave's.
+import { parseSigstruct, SIGSTRUCT_SIZE } from './sigstruct.js';
+import {
+  ATTRIBUTE_BITS,
+  type NormalizedEnclave,
+  type NormalizedSubject,
+  type RequestCheck,
+} from './types.js';
+
+/** SPEC 10: no string in a request may be longer than this. */
+export const MAX_REQUEST_STRING = 4096;
+const MAX_UINT32 = 4294967295;
+const MAX_UINT16 = 65535;
+
+export type SubjectCheck<S = NormalizedSubject> =
+  | { ok: true; subject: S }
+  | { ok: false; reason: string };
+
+export type EnclaveCheck = { ok: true; enclave: NormalizedEnclave } | { ok: false; reason: string };
+
+/** A validated request whose subject is whatever the subject validator gives (see below). */
+export interface RequestWithSubject<S> {
+  subject: S;
+  action: 'einit';
+  via: 'host' | 'kvm';
+  enclave: NormalizedEnclave;
+}
+
+export type RequestCheckWithSubject<S> =
+  | { ok: true; request: RequestWithSubject<S> }
+  | { ok: false; reason: string };
+
+type Invalid = { ok: false; reason: string };
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+function invalid(reason: string): Invalid {
+  return { ok: false, reason };
+}
+
+/** Validates a whole request (SPEC 2). Never throws. */
+export function normalizeRequest(raw: unknown): RequestCheck {
+  return normalizeRequestWithSubject(raw, normalizeSubject);
+}
+
+/**
+ * Validates a request, handing its `subject` value to `checkSubject` instead of
+ * `normalizeSubject`. The evaluator uses this to accept a resolved-subject handle in place of a
+ * subject object. Everything else (field set, `action`, `via`, `enclave`) is checked here.
+ * Never throws, even if `checkSubject` does.
+ */
+export function normalizeRequestWithSubject<S>(
+  raw: unknown,
+  checkSubject: (rawSubject: unknown) => SubjectCheck<S>,
+): RequestCheckWithSubject<S> {
+  try {
+    return requestOf(raw, checkSubject);
+  } catch (error) {
+    return invalid(`request could not be read (${messageOf(error)})`);
+  }
+}
+
+function requestOf<S>(
+  raw: unknown,
+  checkSubject: (rawSubject: unknown) => SubjectCheck<S>,
+): RequestCheckWithSubject<S> {
+  const envelope = envelopeOf(raw);
+  if (!envelope.ok) return envelope;
+  const subject = checkSubject(envelope.subject);
+  if (!subject.ok) return subject;
+  const enclave = enclaveOf(envelope.enclave);
+  if (!enclave.ok) return enclave;
+  return {
+    ok: true,
+    request: { subject: subject.subject, action: 'einit', via: envelope.via, enclave: enclave.enclave },
+  };
+}
+
+/** The top level of a request, checked, with its `subject` and `enclave` values unchecked. */
+export type EnvelopeCheck =
+  | { ok: true; via: 'host' | 'kvm'; subject: unknown; enclave: unknown }
+  | { ok: false; reason: string };
+
+/**
+ * Checks the top level of a request only: an object whose own fields are among `subject`,
+ * `enclave`, `action`, `via`; `subject` and `enclave` present; `action` and `via` valid. Each
+ * field is read once; the `subject` and `enclave` values are handed back for the caller to check
+ * (with `normalizeSubject` or a handle, and `normalizeEnclave`). Never throws.
+ */
+export function checkRequestEnvelope(raw: unknown): EnvelopeCheck {
+  try {
+    return envelopeOf(raw);
+  } catch (error) {
+    return invalid(`request could not be read (${messageOf(error)})`);
+  }
+}
+
+function envelopeOf(raw: unknown): EnvelopeCheck {
+  if (!isRecord(raw)) return invalid(`request must be an object (found ${describe(raw)})`);
+  let subject: unknown;
+  let enclave: unknown;
+  let action: unknown;
+  let viaRaw: unknown;
+  for (const key in raw) {
+    if (!hasOwn.call(raw, key)) continue;
+    switch (key) {
+      case 'subject':
+        subject = raw[key];
+        break;
+      case 'enclave':
+        enclave = raw[key];
+        break;
+      case 'action':
+        action = raw[key];
+        break;
+      case 'via':
+        viaRaw = raw[key];
+        break;
+      default:
+        return invalid(`request has an unknown field ${quote(key)}`);
+    }
+  }
+  if (action !== undefined && action !== 'einit') {
+    return invalid(`action must be "einit" (found ${describe(action)})`);
+  }
+  let via: 'host' | 'kvm' = 'host';
+  if (viaRaw === 'kvm') via = 'kvm';
+  else if (viaRaw !== undefined && viaRaw !== 'host') {
+    return invalid(`via must be "host" or "kvm" (found ${describe(viaRaw)})`);
+  }
+  if (subject === undefined) return invalid('subject is missing');
+  if (enclave === undefined) return invalid('enclave is missing');
+  return { ok: true, via, subject, enclave };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subject
+
+/** Validates the `subject` part of a request (SPEC 2). Never throws. */
+export function normalizeSubject(raw: unknown): SubjectCheck {
+  try {
+    return subjectOf(raw);
+  } catch (error) {
+    return invalid(`subject could not be read (${messageOf(error)})`);
+  }
+}
+
+function subjectOf(raw: unknown): SubjectCheck {
+  if (!isRecord(raw)) return invalid(`subject must be an object (found ${describe(raw)})`);
+  let exe: unknown;
+  let uid: unknown;
+  let gid: unknown;
+  let label: unknown;
+  let holdsRaw: unknown;
+  for (const key in raw) {
+    if (!hasOwn.call(raw, key)) continue;
+    switch (key) {
+      case 'exe':
+        exe = raw[key];
+        break;
+      case 'uid':
+        uid = raw[key];
+        break;
+      case 'gid':
+        gid = raw[key];
+        break;
+      case 'label':
+        label = raw[key];
+        break;
+      case 'holds':
+        holdsRaw = raw[key];
+        break;
+      default:
+        return invalid(`subject has an unknown field ${quote(key)}`);
+    }
+  }
+
+  const exeProblem = pathFieldProblem('subject.exe', exe);
+  if (exeProblem !== undefined) return invalid(exeProblem);
+  if (!isUint(uid, MAX_UINT32)) return invalid(intReason('subject.uid', uid, MAX_UINT32));
+  if (!isUint(gid, MAX_UINT32)) return invalid(intReason('subject.gid', gid, MAX_UINT32));
+  if (label !== undefined) {
+    if (typeof label !== 'string') {
+      return invalid(`subject.label must be a string (found ${describe(label)})`);
+    }
+    if (label.length > MAX_REQUEST_STRING) {
+      return invalid(`subject.label is longer than ${MAX_REQUEST_STRING} characters (${label.length})`);
+    }
+  }
+
+  const holds: string[] = [];
+  if (holdsRaw !== undefined) {
+    if (!Array.isArray(holdsRaw)) {
+      return invalid(`subject.holds must be an array of paths (found ${describe(holdsRaw)})`);
+    }
+    const count = holdsRaw.length;
+    for (let i = 0; i < count; i++) {
+      const path: unknown = holdsRaw[i]; // read once: what is checked is what is kept
+      const problem = pathFieldProblem(`subject.holds[${i}]`, path);
+      if (problem !== undefined) return invalid(problem);
+      holds.push(path as string);
+    }
+  }
+
+  return {
+    ok: true,
+    subject: {
+      exe: exe as string,
+      uid: (uid as number) + 0, // -0 → 0
+      gid: (gid as number) + 0,
+      label: label as string | undefined,
+      holds,
+    },
+  };
+}
+
+const SLASH = 0x2f;
+const DOT = 0x2e;
+
+/** Why `value` is not an acceptable absolute canonical path, or undefined when it is. */
+function pathFieldProblem(field: string, value: unknown): string | undefined {
+  if (value === undefined) return `${field} is missing`;
+  if (typeof value !== 'string') return `${field} must be a string (found ${describe(value)})`;
+  if (value.length > MAX_REQUEST_STRING) {
+    return `${field} is longer than ${MAX_REQUEST_STRING} characters (${value.length})`;
+  }
+  const flaw = canonicalPathFlaw(value);
+  if (flaw === undefined) return undefined;
+  return `${field} must be an absolute canonical path (found ${describe(value)}, which ${flaw})`;
+}
+
+/** One linear scan: what keeps `path` from being absolute and canonical, or undefined. */
+export function canonicalPathFlaw(path: string): string | undefined {
+  const n = path.length;
+  if (n === 0 || path.charCodeAt(0) !== SLASH) return 'does not start with "/"';
+  let segmentStart = 1;
+  for (let i = 1; i <= n; i++) {
+    const c = i < n ? path.charCodeAt(i) : SLASH; // a virtual "/" ends the last segment
+    if (c === 0) return 'contains a NUL character';
+    if (c !== SLASH) continue;
+    const length = i - segmentStart;
+    if (length === 0) return i === n ? 'ends with "/"' : 'has an empty segment ("//")';
+    if (path.charCodeAt(segmentStart) === DOT) {
+      if (length === 1) return 'has a "." segment';
+      if (length === 2 && path.charCodeAt(segmentStart + 1) === DOT) return 'has a ".." segment';
+    }
+    segmentStart = i + 1;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enclave
+
+const ATTRIBUTE_BIT_BY_NAME = new Map<string, number>(Object.entries(ATTRIBUTE_BITS));
+const ATTRIBUTE_NAMES = Object.keys(ATTRIBUTE_BITS).join(', ');
+
+/**
+ * Validates the `enclave` part of a request (SPEC 2): either the identity fields or a
+ * `sigstruct` (SPEC 9). Never throws. SIGSTRUCT outcomes are cached (see below).
+ */
+export function normalizeEnclave(raw: unknown): EnclaveCheck {
+  try {
+    return enclaveOf(raw);
+  } catch (error) {
+    return invalid(`enclave could not be read (${messageOf(error)})`);
+  }
+}
+
+function enclaveOf(raw: unknown): EnclaveCheck {
+  if (!isRecord(raw)) return invalid(`enclave must be an object (found ${describe(raw)})`);
+  let mrenclaveRaw: unknown;
+  let mrsignerRaw: unknown;
+  let isvprodid: unknown;
+  let isvsvn: unknown;
+  let attributes: unknown;
+  let sigstruct: unknown;
+  let identityFields = 0;
+  for (const key in raw) {
+    if (!hasOwn.call(raw, key)) continue;
+    const value = raw[key];
+    switch (key) {
+      case 'mrenclave':
+        mrenclaveRaw = value;
+        break;
+      case 'mrsigner':
+        mrsignerRaw = value;
+        break;
+      case 'isvprodid':
+        isvprodid = value;
+        break;
+      case 'isvsvn':
+        isvsvn = value;
+        break;
+      case 'attributes':
+        attributes = value;
+        break;
+      case 'sigstruct':
+        sigstruct = value;
+        continue;
+      default:
+        return invalid(`enclave has an unknown field ${quote(key)}`);
+    }
+    if (value !== undefined) identityFields++;
+  }
+
+  if (sigstruct !== undefined) {
+    if (identityFields > 0) {
+      return invalid('enclave must give either sigstruct or the identity fields, not both');
+    }
+    return sigstructEnclave(sigstruct);
+  }
+
+  const mrenclave = measurementOf(mrenclaveRaw);
+  if (mrenclave === undefined) return invalid(measurementReason('enclave.mrenclave', mrenclaveRaw));
+  const mrsigner = measurementOf(mrsignerRaw);
+  if (mrsigner === undefined) return invalid(measurementReason('enclave.mrsigner', mrsignerRaw));
+  if (!isUint(isvprodid, MAX_UINT16)) return invalid(intReason('enclave.isvprodid', isvprodid, MAX_UINT16));
+  if (!isUint(isvsvn, MAX_UINT16)) return invalid(intReason('enclave.isvsvn', isvsvn, MAX_UINT16));
+
+  let attributeBits = 0;
+  let attributesHex: string;
+  if (attributes === undefined) {
+    attributesHex = '0000000000000000';
+  } else if (Array.isArray(attributes)) {
+    const count = attributes.length;
+    for (let i = 0; i < count; i++) {
+      const name: unknown = attributes[i];
+      const bit = typeof name === 'string' ? ATTRIBUTE_BIT_BY_NAME.get(name) : undefined;
+      if (bit === undefined) {
+        return invalid(
+          `enclave.attributes[${i}] must be one of ${ATTRIBUTE_NAMES} (found ${describe(name)})`,
+        );
+      }
+      attributeBits |= 1 << bit;
+    }
+    attributeBits >>>= 0;
+    attributesHex = flagsHex(attributeBits);
+  } else {
+    const flags = attributeFlagsOf(attributes);
+    if (flags === undefined) {
+      return invalid(
+        'enclave.attributes must be an array of attribute names or "0x" and 1 to 16 hex digits ' +
+          `(found ${describe(attributes)})`,
+      );
+    }
+    attributesHex = flags;
+    attributeBits = Number.parseInt(flags.slice(8), 16) >>> 0;
+  }
+
+  return {
+    ok: true,
+    enclave: {
+      mrenclave,
+      mrsigner,
+      isvprodid: (isvprodid as number) + 0,
+      isvsvn: (isvsvn as number) + 0,
+      attributeBits,
+      attributesHex,
+    },
+  };
+}
+
+// Named attributes live in bits 0..10, so their combinations have at most 2048 hex spellings;
+// remember them instead of formatting one per request.
+const NAMED_FLAGS_HEX: string[] = [];
+
+function flagsHex(bits: number): string {
+  if (bits < 2048) {
+    return (NAMED_FLAGS_HEX[bits] ??= bits.toString(16).padStart(16, '0'));
+  }
+  return bits.toString(16).padStart(16, '0');
+}
+
+function isHexDigit(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+}
+
+// Fixed-length, anchored, one character class: linear, and faster than a loop over charCodeAt.
+const LOWER_HEX_64 = /^[0-9a-f]{64}$/;
+const ANY_CASE_HEX_64 = /^[0-9a-fA-F]{64}$/;
+
+/** 64 hex digits in any case → lower case; anything else → undefined. */
+function measurementOf(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length !== 64) return undefined;
+  if (LOWER_HEX_64.test(value)) return value;
+  return ANY_CASE_HEX_64.test(value) ? value.toLowerCase() : undefined;
+}
+
+function measurementReason(field: string, value: unknown): string {
+  if (value === undefined) return `${field} is missing`;
+  if (typeof value === 'string' && value.length !== 64) {
+    return `${field} must be 64 hex digits (found ${value.length} characters)`;
+  }
+  return `${field} must be 64 hex digits (found ${describe(value)})`;
+}
+
+/** `0x` + 1–16 hex digits → 16 lower-case hex digits; anything else → undefined. */
+function attributeFlagsOf(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length < 3 || value.length > 18) return undefined;
+  if (value.charCodeAt(0) !== 0x30 || value.charCodeAt(1) !== 0x78) return undefined;
+  for (let i = 2; i < value.length; i++) if (!isHexDigit(value.charCodeAt(i))) return undefined;
+  return value.slice(2).toLowerCase().padStart(16, '0');
+}
+
+// SIGSTRUCT outcomes (valid or not), keyed by the base64 text, so a SIGSTRUCT seen before costs
+// a lookup instead of an RSA verify. Bounded; the oldest entry goes first. Cached outcomes are
+// frozen and shared between requests.
+export const SIGSTRUCT_CACHE_LIMIT = 1024;
+const sigstructCache = new Map<string, EnclaveCheck>();
+
+/** Empties the SIGSTRUCT cache (for tests and for hosts that want to drop the memory). */
+export function clearSigstructCache(): void {
+  sigstructCache.clear();
+}
+
+/** How many SIGSTRUCT outcomes are cached now. */
+export function sigstructCacheSize(): number {
+  return sigstructCache.size;
+}
+
+function sigstructEnclave(value: unknown): EnclaveCheck {
+  if (typeof value !== 'string') {
+    return invalid(`enclave.sigstruct must be a base64 string (found ${describe(value)})`);
+  }
+  if (value.length > MAX_REQUEST_STRING) {
+    return invalid(
+      `enclave.sigstruct is longer than ${MAX_REQUEST_STRING} characters (${value.length}); ` +
+        'a SIGSTRUCT is 2412 in base64',
+    );
+  }
+  const cached = sigstructCache.get(value);
+  if (cached !== undefined) return cached;
+  const outcome = deepFreeze(sigstructOutcome(value));
+  if (sigstructCache.size >= SIGSTRUCT_CACHE_LIMIT) {
+    const oldest = sigstructCache.keys().next();
+    if (oldest.done !== true) sigstructCache.delete(oldest.value);
+  }
+  sigstructCache.set(value, outcome);
+  return outcome;
+}
+
+function sigstructOutcome(text: string): EnclaveCheck {
+  const flaw = base64Flaw(text);
+  if (flaw !== undefined) return invalid(`enclave.sigstruct must be base64 (found ${flaw})`);
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length !== SIGSTRUCT_SIZE) {
+    return invalid(
+      `enclave.sigstruct must be a ${SIGSTRUCT_SIZE}-byte SIGSTRUCT (found ${bytes.length} bytes)`,
+    );
+  }
+  const info = parseSigstruct(bytes);
+  if (!info.ok) return invalid(`enclave.sigstruct is not a valid SIGSTRUCT: ${info.problems.join('; ')}`);
+  return {
+    ok: true,
+    enclave: {
+      mrenclave: info.mrenclave,
+      mrsigner: info.mrsigner,
+      isvprodid: info.isvprodid,
+      isvsvn: info.isvsvn,
+      attributeBits: Number.parseInt(info.attributes.flags.slice(8), 16) >>> 0,
+      attributesHex: info.attributes.flags,
+    },
+  };
+}
+
+function isBase64Digit(c: number): boolean {
+  return (
+    (c >= 0x41 && c <= 0x5a) ||
+    (c >= 0x61 && c <= 0x7a) ||
+    (c >= 0x30 && c <= 0x39) ||
+    c === 0x2b ||
+    c === 0x2f
+  );
+}
+
+/** Why `text` is not strict standard base64 (optional padding), or undefined. */
+function base64Flaw(text: string): string | undefined {
+  let end = text.length;
+  let padding = 0;
+  while (end > 0 && padding < 2 && text.charCodeAt(end - 1) === 0x3d) {
+    end--;
+    padding++;
+  }
+  for (let i = 0; i < end; i++) {
+    if (!isBase64Digit(text.charCodeAt(i))) {
+      return `${describe(text.charAt(i))} at character ${i}`;
+    }
+  }
+  if (end % 4 === 1) return `a length of ${text.length} characters, which no byte string has`;
+  if (padding > 0 && text.length % 4 !== 0) return 'misplaced "=" padding';
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isUint(value: unknown, max: number): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max;
+}
+
+function intReason(field: string, value: unknown, max: number): string {
+  if (value === undefined) return `${field} is missing`;
+  return `${field} must be an integer from 0 to ${max} (found ${describe(value)})`;
+}
+
+const SHOWN_STRING = 80;
+
+/** A short description of a value for a reason; never huge, never throws for plain values. */
+function describe(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return value.length > SHOWN_STRING
+        ? `${JSON.stringify(value.slice(0, SHOWN_STRING))}… (${value.length} characters)`
+        : JSON.stringify(value);
+    case 'number':
+      return Object.is(value, -0) ? '-0' : String(value);
+    case 'boolean':
+      return String(value);
+    case 'undefined':
+      return 'nothing';
+    case 'bigint':
+      return 'a bigint';
+    case 'symbol':
+      return 'a symbol';
+    case 'function':
+      return 'a function';
+    default:
+      if (value === null) return 'null';
+      return Array.isArray(value) ? 'an array' : 'an object';
+  }
+}
+
+function quote(key: string): string {
+  return describe(key);
+}
+
+function messageOf(error: unknown): string {
+  try {
+    const text = error instanceof Error ? error.message : String(error);
+    return text.length > SHOWN_STRING ? `${text.slice(0, SHOWN_STRING)}…` : text;
+  } catch {
+    return 'unknown error';
+  }
+}
+
+function deepFreeze<T extends EnclaveCheck>(outcome: T): T {
+  if (outcome.ok) Object.freeze(outcome.enclave);
+  return Object.freeze(outcome);
+}
