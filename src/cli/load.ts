@@ -1,6 +1,6 @@
 // Turning a POLICY argument into an Evaluator: either compile a `.sgxpol` root file or load a
 // compiled decision table. Shared by `eval` and `test`.
-import { extname } from 'node:path';
+import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { compileFile, type CompileResult } from '../compiler/compile.js';
 import { Evaluator } from '../runtime/evaluator.js';
 import { absolute, parseUserJson, readUserFile, UserError, type CliIo } from './io.js';
@@ -24,7 +24,32 @@ export function isTableFile(path: string, text: string): boolean {
  */
 export async function compilePolicy(io: CliIo, file: string): Promise<CompileResult> {
   await readUserFile(io, file, 'policy');
-  return compileFile(absolute(io, file));
+  return compileRoot(io, file);
+}
+
+/**
+ * compileFile, with diagnostics and sources renamed for the person at the terminal: the
+ * compiler names files relative to the root file's folder (as rule ids do); the CLI names
+ * them as paths that open from where the command ran — relative to the working directory,
+ * or absolute when FILE was given as an absolute path.
+ */
+function compileRoot(io: CliIo, file: string): CompileResult {
+  const rootPath = absolute(io, file);
+  const result = compileFile(rootPath);
+  const rootDir = dirname(rootPath);
+  const shown = (name: string): string => {
+    const full = resolve(rootDir, name);
+    return isAbsolute(file) ? full : relative(io.cwd, full).split(sep).join('/') || name;
+  };
+  return {
+    ...result,
+    diagnostics: result.diagnostics.map((d) => ({
+      ...d,
+      file: shown(d.file),
+      ...(d.related ? { related: d.related.map((r) => ({ ...r, file: shown(r.file) })) } : {}),
+    })),
+    sources: new Map([...result.sources].map(([name, text]) => [shown(name), text])),
+  };
 }
 
 /**
@@ -41,7 +66,7 @@ export async function loadEvaluator(io: CliIo, file: string): Promise<Evaluator 
       throw new UserError(`refused table ${file}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  const result = compileFile(absolute(io, file));
+  const result = compileRoot(io, file);
   if (!result.ok || !result.table) {
     const errors = result.diagnostics.filter((d) => d.severity === 'error');
     io.stderr.write(formatDiagnostics(errors, result.sources));
