@@ -170,7 +170,7 @@ const arbGlobPiece = (run: fc.Arbitrary<string>) =>
 const arbExeSegment = fc.array(arbGlobPiece(arbExeRun), { minLength: 1, maxLength: 4 }).map((pieces) => pieces.join(''));
 const arbExeGlob: fc.Arbitrary<string> = fc.oneof(
   { weight: 12, arbitrary: fc.array(arbExeSegment, { minLength: 1, maxLength: 4 }).map((segments) => '/' + segments.join('/')) },
-  { weight: 1, arbitrary: fc.constantFrom('**', '/**', '*', '/usr/bin/*', '/opt/**/run', '/usr/bin/qemu-system-*', '/a\\') },
+  { weight: 1, arbitrary: fc.constantFrom('**', '/**', '**/run', '/usr/bin/*', '/opt/**/run', '/usr/bin/qemu-system-*', '/a\\') },
 );
 
 const LABEL_CHARS = 'abcdeostuvx_:,019/';
