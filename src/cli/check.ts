@@ -6,7 +6,7 @@ import { reportDiagnosticsJson, reportDiagnosticsText, summary } from './report.
 
 export const checkCommand: CommandSpec = {
   name: 'check',
-  summary: 'Check a policy (syntax, names, imports, static checks) without writing a table.',
+  summary: 'Check a policy; write nothing.',
   usage: ['check FILE [--json] [--werror]'],
   help: `FILE is the root .sgxpol file; its imports are followed.
 

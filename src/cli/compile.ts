@@ -7,7 +7,7 @@ import { reportDiagnosticsJson, reportDiagnosticsText, summary } from './report.
 
 export const compileCommand: CommandSpec = {
   name: 'compile',
-  summary: 'Check a policy and compile it to a decision table (JSON).',
+  summary: 'Check a policy and write its decision table (JSON).',
   usage: ['compile FILE [-o OUT] [--json]'],
   help: `FILE is the root .sgxpol file; its imports are followed. The table goes to OUT, or to
 standard output without -o (or with -o -). Nothing is written when there are errors; OUT is

@@ -6,7 +6,7 @@ import { loadEvaluator } from './load.js';
 
 export const evalCommand: CommandSpec = {
   name: 'eval',
-  summary: 'Decide one request against a policy or a compiled table.',
+  summary: 'Decide one request (exit 0 allow, 2 deny).',
   usage: ['eval POLICY --request REQ.json [--json]', 'eval POLICY --request - [--json]   (request on standard input)'],
   help: `POLICY is a .sgxpol root file (compiled on the fly) or a table written by
 \`sgxpol compile\`. A .json file is a table and a .sgxpol file a policy; any other name is a

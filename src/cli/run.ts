@@ -83,8 +83,8 @@ usage: sgxpol COMMAND [OPTIONS] ARGS...
 commands:
 ${lines.join('\n')}
 
-  sgxpol help COMMAND, sgxpol COMMAND --help   help for one command
-  sgxpol --version                            print the version
+  sgxpol COMMAND --help  (or sgxpol help COMMAND)  help for one command
+  sgxpol --version                                 print the version
 
 exit status: 0 success (eval: allow), 1 error or failure, 2 deny (eval only)
 `;

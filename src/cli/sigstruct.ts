@@ -7,7 +7,7 @@ import { readUserFile } from './io.js';
 
 export const sigstructCommand: CommandSpec = {
   name: 'sigstruct',
-  summary: "Print a SIGSTRUCT's identity fields and whether its signature verifies.",
+  summary: "Show a SIGSTRUCT's identity; verify its signature.",
   usage: ['sigstruct FILE [--json]'],
   help: `FILE holds the 1808 raw bytes of a SIGSTRUCT (for example a *.sig from an SGX SDK
 build, or Intel's le_prod_css.bin). Printed: vendor, date, MRENCLAVE (ENCLAVEHASH), the
@@ -34,6 +34,10 @@ exit status: 0 a well-formed SIGSTRUCT whose signature verifies, 1 otherwise`,
 };
 
 function describeSigstruct(file: string, size: number, info: SigstructInfo): string {
+  // A file of the wrong size is not read field by field: show only why.
+  if (info.mrenclave === '') {
+    return `file:       ${file} (${size} bytes)\nsignature:  not checked\n` + info.problems.map((p) => `problem:    ${p}\n`).join('');
+  }
   const rows: [string, string][] = [
     ['file', `${file} (${size} bytes)`],
     ['vendor', info.vendor === 0x8086 ? '0x8086 (Intel)' : `0x${info.vendor.toString(16)}`],

@@ -26,7 +26,7 @@ interface TestCase {
 
 export const testCommand: CommandSpec = {
   name: 'test',
-  summary: 'Run policy test cases and report the ones that fail.',
+  summary: 'Run policy test cases.',
   usage: ['test CASES.json... [--verbose]'],
   help: `A case file is JSON:
 
