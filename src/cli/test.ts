@@ -18,7 +18,8 @@ interface CaseFile {
 
 interface TestCase {
   name: string;
-  request: Record<string, unknown>;
+  /** Any JSON value: the evaluator validates it (an invalid request is a deny). */
+  request: unknown;
   expect: 'allow' | 'deny';
   rule?: string | null;
   audit?: boolean;

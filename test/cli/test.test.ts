@@ -83,6 +83,20 @@ describe('test', () => {
     expect(r.stderr).toContain('2 case files refused; no case was run');
   });
 
+  it('takes any JSON value as a request: a non-object is an invalid request, denied', async () => {
+    const cwd = scratch(files({ 'cases/odd.cases.json': { ...goodCases, cases: [null, 'einit', [], 7].map((request, i) => ({ name: `odd ${i}`, request, expect: 'deny', rule: null, audit: false })) } }));
+    const r = await sgxpol(['test', 'cases/odd.cases.json'], { cwd });
+    expect(r.stdout).toBe('4 passed, 0 failed\n');
+    expect(r.code).toBe(0);
+  });
+
+  it('refuses a case without a request', async () => {
+    const cwd = scratch(files({ 'cases/t.cases.json': { ...goodCases, cases: [{ name: 'n', expect: 'deny' }] } }));
+    const r = await sgxpol(['test', 'cases/t.cases.json'], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("cases[0]: must have required property 'request'");
+  });
+
   it('refuses a wrongly typed rule or audit', async () => {
     const cwd = scratch(files({ 'cases/t.cases.json': { ...goodCases, cases: [{ ...goodCases.cases[0], rule: 4, audit: 'yes' }] } }));
     const r = await sgxpol(['test', 'cases/t.cases.json'], { cwd });
