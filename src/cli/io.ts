@@ -1,5 +1,6 @@
 // What a command may touch: three streams and a working directory. Tests pass their own.
-import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 export interface CliIo {
@@ -16,21 +17,39 @@ export interface CliIo {
  */
 export class UserError extends Error {}
 
-/** Largest input file read whole (request, case file, table, SIGSTRUCT); SPEC 10's source limit. */
+/** Largest request, case file or SIGSTRUCT read whole: SPEC 10's source-file limit. */
 export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
+/** Largest compiled table read whole: a policy at SPEC 10's rule limit compiles to more than 16 MiB. */
+export const MAX_TABLE_BYTES = 256 * 1024 * 1024;
 
 export function absolute(io: CliIo, path: string): string {
   return resolve(io.cwd, path);
 }
 
 /** Reads a file the user named, turning every failure into a UserError that names the file. */
-export async function readUserFile(io: CliIo, path: string, what: string): Promise<Buffer> {
+export async function readUserFile(io: CliIo, path: string, what: string, limit = MAX_INPUT_BYTES): Promise<Buffer> {
   const full = absolute(io, path);
   try {
     const info = await stat(full);
     if (info.isDirectory()) throw new UserError(`${what} ${path} is a directory, not a file`);
-    if (info.size > MAX_INPUT_BYTES) throw new UserError(`${what} ${path} is too large (${info.size} bytes; the limit is ${MAX_INPUT_BYTES})`);
+    if (info.size > limit) throw new UserError(`${what} ${path} is too large (${info.size} bytes; the limit is ${limit})`);
     return await readFile(full);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`cannot read ${what} ${path}: ${systemReason(e)}`);
+  }
+}
+
+/**
+ * Checks that a file the user named can be opened for reading, without reading it (the
+ * compiler reads policy sources itself and reports their size limit as a diagnostic).
+ */
+export async function assertReadableFile(io: CliIo, path: string, what: string): Promise<void> {
+  const full = absolute(io, path);
+  try {
+    const info = await stat(full);
+    if (info.isDirectory()) throw new UserError(`${what} ${path} is a directory, not a file`);
+    await access(full, constants.R_OK);
   } catch (e) {
     if (e instanceof UserError) throw e;
     throw new UserError(`cannot read ${what} ${path}: ${systemReason(e)}`);

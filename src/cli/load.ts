@@ -3,7 +3,7 @@
 import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { compileFile, type CompileResult } from '../compiler/compile.js';
 import { Evaluator } from '../runtime/evaluator.js';
-import { absolute, parseUserJson, readUserFile, UserError, type CliIo } from './io.js';
+import { absolute, assertReadableFile, MAX_TABLE_BYTES, parseUserJson, readUserFile, UserError, type CliIo } from './io.js';
 import { formatDiagnostics } from './print.js';
 
 /**
@@ -23,7 +23,7 @@ export function isTableFile(path: string, text: string): boolean {
  * not a diagnostic dump; everything after that is the compiler's diagnostics.
  */
 export async function compilePolicy(io: CliIo, file: string): Promise<CompileResult> {
-  await readUserFile(io, file, 'policy');
+  await assertReadableFile(io, file, 'policy');
   return compileRoot(io, file);
 }
 
@@ -57,16 +57,11 @@ function compileRoot(io: CliIo, file: string): CompileResult {
  * been printed to stderr). A table that the evaluator refuses is a UserError that says why.
  */
 export async function loadEvaluator(io: CliIo, file: string): Promise<Evaluator | undefined> {
-  const text = (await readUserFile(io, file, 'policy')).toString('utf8');
-  if (isTableFile(file, text)) {
-    const table = parseUserJson(text, `table ${file}`);
-    try {
-      return Evaluator.fromTable(table);
-    } catch (e) {
-      throw new UserError(`refused table ${file}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+  if (extname(file).toLowerCase() !== '.sgxpol') {
+    const text = (await readUserFile(io, file, 'policy', MAX_TABLE_BYTES)).toString('utf8');
+    if (isTableFile(file, text)) return loadTable(file, text);
   }
-  const result = compileRoot(io, file);
+  const result = await compilePolicy(io, file);
   if (!result.ok || !result.table) {
     const errors = result.diagnostics.filter((d) => d.severity === 'error');
     io.stderr.write(formatDiagnostics(errors, result.sources));
@@ -74,4 +69,13 @@ export async function loadEvaluator(io: CliIo, file: string): Promise<Evaluator 
     return undefined;
   }
   return Evaluator.fromTable(result.table);
+}
+
+function loadTable(file: string, text: string): Evaluator {
+  const table = parseUserJson(text, `table ${file}`);
+  try {
+    return Evaluator.fromTable(table);
+  } catch (e) {
+    throw new UserError(`refused table ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
