@@ -1,0 +1,143 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileFile, compileSource } from '../../src/compiler/compile.js';
+import type { Diagnostic } from '../../src/compiler/diagnostics.js';
+
+const A = 'a'.repeat(64);
+const B = 'b'.repeat(64);
+
+function tree(files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sgxpol-resolve-'));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), text);
+  }
+  return dir;
+}
+
+const errors = (ds: Diagnostic[]) => ds.filter((d) => d.severity === 'error');
+const codes = (ds: Diagnostic[]) => errors(ds).map((d) => d.code);
+
+describe('SPEC 3.3 imports', () => {
+  it('loads each file once, at its first import, and orders rules by expansion', () => {
+    const dir = tree({
+      'main.sgxpol': `import "common/a.sgxpol";\nallow * einit *;\nimport "common/b.sgxpol";\n`,
+      'common/a.sgxpol': `import "b.sgxpol";\ndeny * einit signer "${A}";\n`,
+      'common/b.sgxpol': `deny * einit signer "${B}";\n`,
+    });
+    const result = compileFile(path.join(dir, 'main.sgxpol'));
+    expect(errors(result.diagnostics)).toEqual([]);
+    expect(result.program!.rules.map((r) => r.id)).toEqual(['common/b.sgxpol:1', 'common/a.sgxpol:2', 'main.sgxpol:2']);
+    expect(result.program!.files.map((f) => f.file)).toEqual(['main.sgxpol', 'common/a.sgxpol', 'common/b.sgxpol']);
+  });
+
+  it('reports a cycle and lists it', () => {
+    const dir = tree({
+      'main.sgxpol': `import "x.sgxpol";\n`,
+      'x.sgxpol': `import "y.sgxpol";\n`,
+      'y.sgxpol': `import "x.sgxpol";\n`,
+    });
+    const result = compileFile(path.join(dir, 'main.sgxpol'));
+    const cycle = result.diagnostics.find((d) => d.code === 'E302')!;
+    expect(cycle.message).toContain('x.sgxpol -> y.sgxpol -> x.sgxpol');
+    expect(cycle.file).toBe('y.sgxpol');
+    expect(cycle.line).toBe(1);
+  });
+
+  it('reports a missing import at the import, and a non-.sgxpol import', () => {
+    const dir = tree({ 'main.sgxpol': `allow * einit *;\nimport "nope.sgxpol";\nimport "x.txt";\n` });
+    const result = compileFile(path.join(dir, 'main.sgxpol'));
+    expect(codes(result.diagnostics)).toEqual(['E301', 'E303']);
+    expect(result.diagnostics[0].line).toBe(2);
+  });
+
+  it('accepts policy and default only in the root file, once', () => {
+    const dir = tree({
+      'main.sgxpol': `policy "p" version 1;\ndefault deny;\ndefault allow;\nimport "lib.sgxpol";\n`,
+      'lib.sgxpol': `policy "q" version 2;\ndefault deny;\n`,
+    });
+    const result = compileFile(path.join(dir, 'main.sgxpol'));
+    expect(codes(result.diagnostics).sort()).toEqual(['E105', 'E107', 'E108']);
+  });
+
+  it('reports an unreadable root file as a diagnostic', () => {
+    const result = compileFile('/nonexistent/dir/root.sgxpol');
+    expect(result.ok).toBe(false);
+    expect(codes(result.diagnostics)).toEqual(['E304']);
+  });
+});
+
+describe('SPEC 3.3 names', () => {
+  it('allows use before definition', () => {
+    const result = compileSource(`allow app einit signer vendor;\nsubject app = uid 5;\nsigner vendor = "${A}";\n`);
+    expect(errors(result.diagnostics)).toEqual([]);
+    expect(result.ok).toBe(true);
+  });
+
+  it('suggests a close name for an unknown one', () => {
+    const result = compileSource(`signer intel = "${A}";\nallow * einit signer intle;\n`);
+    const d = errors(result.diagnostics);
+    expect(d.map((x) => x.code)).toEqual(['E101']);
+    expect(d[0].message).toContain('did you mean `intel`?');
+    expect(d[0].line).toBe(2);
+  });
+
+  it('names both places of a duplicate definition', () => {
+    const result = compileSource(`signer x = "${A}";\nsubject x = uid 1;\n`);
+    const d = errors(result.diagnostics)[0];
+    expect(d.code).toBe('E102');
+    expect(d.line).toBe(2);
+    expect(d.related?.[0].line).toBe(1);
+  });
+
+  it('rejects a name of the wrong kind', () => {
+    const result = compileSource(`signer acme = "${A}";\nallow acme einit *;\nenclave e = acme;\n`);
+    expect(codes(result.diagnostics)).toEqual(['E103', 'E103']);
+  });
+
+  it('rejects recursive definitions', () => {
+    expect(codes(compileSource('subject a = b;\nsubject b = a;\n').diagnostics)).toContain('E104');
+    expect(codes(compileSource('signer s = s;\n').diagnostics)).toEqual(['E104']);
+  });
+
+  it('expands nested sets', () => {
+    const result = compileSource(`signer all = one, "${B}";\nsigner one = "${A.toUpperCase()}";\nallow * einit signer all;\n`);
+    expect(result.program!.signers.get('all')!.values).toEqual([A, B]);
+  });
+});
+
+describe('SPEC 4 rule identity', () => {
+  it('uses the base name of the root and the line of the first token', () => {
+    const result = compileSource(`\n\n  allow *\n einit *;`, { filename: '/some/where/host.sgxpol' });
+    expect(result.program!.rules[0].id).toBe('host.sgxpol:3');
+  });
+});
+
+describe('SPEC 3.5 warnings', () => {
+  const warnings = (text: string) => compileSource(text).diagnostics.filter((d) => d.severity === 'warning').map((d) => d.code);
+  it('warns on default allow', () => expect(warnings('default allow;')).toEqual(['W003']));
+  it('warns on a rule that can never match', () => {
+    expect(warnings('allow * einit * where debug and not debug;')).toEqual(['W001']);
+    expect(warnings('allow * einit * where isvsvn < 0;')).toEqual(['W001']);
+    expect(warnings(`allow * einit signer "${A}" where signer "${B}";`)).toEqual(['W001']);
+    expect(warnings('allow * einit * where isvsvn < 1 and isvsvn in 1..5;')).toEqual(['W001']);
+    expect(warnings('allow * einit * where isvsvn <= 1 and isvsvn in 1..5;')).toEqual([]);
+  });
+  it('warns on a duplicate rule', () => expect(warnings('allow * einit *;\nallow *  einit * ;')).toEqual(['W002']));
+  it('warns when only holding /dev/kvm admits guests', () => {
+    expect(warnings('subject k = holds "/dev/kvm";\nallow k einit via kvm *;')).toEqual(['W004']);
+    expect(warnings('subject k = holds "/dev/kvm";\nallow k einit *;')).toEqual(['W004']);
+    expect(warnings('subject k = holds "/dev/kvm";\nallow k einit via host *;')).toEqual([]);
+    expect(warnings('subject k = holds "/dev/kvm" and exe "/usr/bin/qemu";\nallow k einit via kvm *;')).toEqual([]);
+  });
+  it('says that neverallow is not yet verified', () => expect(warnings('neverallow * einit * where provisionkey;')).toEqual(['W006']));
+});
+
+describe('SPEC 6 determinism', () => {
+  it('gives byte-identical tables for the same sources', () => {
+    const text = `subject s = exe "/usr/bin/*" or uid 0..10;\nsigner v = "${B}", "${A}";\nallow s einit signer v where isvsvn >= 2;\ndeny * einit enclave "${A}";\n`;
+    expect(JSON.stringify(compileSource(text).table)).toBe(JSON.stringify(compileSource(text).table));
+  });
+});

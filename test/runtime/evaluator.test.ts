@@ -1,0 +1,133 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileSource } from '../../src/compiler/compile.js';
+import { tableDigest } from '../../src/runtime/canonical.js';
+import { Evaluator } from '../../src/runtime/evaluator.js';
+import type { TableJson } from '../../src/runtime/table.js';
+
+const A = 'a'.repeat(64);
+const B = 'b'.repeat(64);
+const C = 'c'.repeat(64);
+
+function table(text: string): TableJson {
+  const result = compileSource(text, { filename: 'host.sgxpol' });
+  if (!result.ok) throw new Error(JSON.stringify(result.diagnostics));
+  return result.table!;
+}
+
+const POLICY = `
+subject qemu = exe "/usr/bin/qemu-system-*" and label "*:svirt_t:*";
+subject aesmd = exe "/usr/bin/aesm_service" and uid 0..999;
+signer intel = "${A}";
+allow aesmd einit signer intel;
+allow audit qemu einit via kvm signer intel where not debug because "guests may launch Intel enclaves";
+deny * einit enclave "${C}";
+allow * einit * where provisionkey;
+`;
+
+function request(subject: object, enclave: object = {}, via?: 'host' | 'kvm') {
+  return {
+    subject,
+    ...(via ? { via } : {}),
+    enclave: { mrenclave: B, mrsigner: A, isvprodid: 1, isvsvn: 1, ...enclave },
+  };
+}
+const qemu = { exe: '/usr/bin/qemu-system-x86_64', uid: 107, gid: 107, label: 'system_u:system_r:svirt_t:s0' };
+const aesmd = { exe: '/usr/bin/aesm_service', uid: 100, gid: 100 };
+
+describe('SPEC 5 decisions', () => {
+  const evaluator = Evaluator.fromTable(table(POLICY));
+  it('allows through the first matching allow, with its reason and audit flag', () => {
+    expect(evaluator.decide(request(qemu, {}, 'kvm'))).toEqual({
+      decision: 'allow',
+      rule: 'host.sgxpol:6',
+      audit: true,
+      reason: 'guests may launch Intel enclaves',
+    });
+    expect(evaluator.decide(request(aesmd))).toMatchObject({ decision: 'allow', rule: 'host.sgxpol:5', audit: false });
+  });
+  it('lets a matching deny win over an earlier allow', () => {
+    expect(evaluator.decide(request(aesmd, { mrenclave: C.toUpperCase() }))).toMatchObject({ decision: 'deny', rule: 'host.sgxpol:7' });
+  });
+  it('falls back to the default', () => {
+    expect(evaluator.decide(request(qemu, {}, 'host'))).toMatchObject({ decision: 'deny', rule: 'default', audit: false });
+    expect(evaluator.decide(request(qemu, { attributes: ['debug'] }, 'kvm'))).toMatchObject({ rule: 'default' });
+  });
+  it('applies the provisioning-key invariant on both paths', () => {
+    const provisioning = request(aesmd, { mrsigner: B, attributes: ['provisionkey'] });
+    expect(evaluator.decide(provisioning)).toMatchObject({ decision: 'deny', rule: 'builtin:provisionkey', audit: false });
+    expect(evaluator.decide({ ...provisioning, subject: { ...aesmd, holds: ['/dev/sgx_provision'] } })).toMatchObject({
+      decision: 'allow',
+      rule: 'host.sgxpol:8',
+    });
+    expect(evaluator.decide(request(qemu, { attributes: '0x10' }, 'kvm'))).toMatchObject({ rule: 'builtin:provisionkey' });
+  });
+  it('denies invalid requests with rule null, and never throws', () => {
+    for (const bad of [null, 42, 'x', [], {}, request({ ...aesmd, exe: 'relative' }), { ...request(aesmd), extra: 1 }, request(aesmd, { isvsvn: 70000 })]) {
+      const d = evaluator.decide(bad);
+      expect(d.decision).toBe('deny');
+      expect(d.rule).toBeNull();
+      expect(d.audit).toBe(false);
+      expect(d.reason).toMatch(/^invalid request: /);
+    }
+    const hostile = { get subject() { throw new Error('boom'); }, enclave: {} };
+    expect(evaluator.decide(hostile)).toMatchObject({ decision: 'deny', rule: null });
+  });
+});
+
+describe('SPEC 7 subject handles and table swap', () => {
+  it('lets a handle stand in for the subject, across a swap', () => {
+    const evaluator = Evaluator.fromTable(table(POLICY));
+    const handle = evaluator.resolveSubject(aesmd);
+    expect(evaluator.decide({ subject: handle, enclave: request(aesmd).enclave })).toMatchObject({ decision: 'allow', rule: 'host.sgxpol:5' });
+    evaluator.swapTable(table(`deny * einit *;`));
+    expect(evaluator.decide({ subject: handle, enclave: request(aesmd).enclave })).toMatchObject({ decision: 'deny', rule: 'host.sgxpol:1' });
+  });
+  it('denies through a handle of an invalid subject', () => {
+    const evaluator = Evaluator.fromTable(table(POLICY));
+    const handle = evaluator.resolveSubject({ exe: '/a/../b', uid: 1, gid: 1 });
+    expect(evaluator.decide({ subject: handle, enclave: request(aesmd).enclave })).toMatchObject({ decision: 'deny', rule: null });
+  });
+  it('keeps the old table when a swap is refused', () => {
+    const evaluator = Evaluator.fromTable(table(POLICY));
+    const before = evaluator.tableInfo.digest;
+    const broken = { ...table('deny * einit *;'), digest: 'sha256:' + '0'.repeat(64) };
+    expect(() => evaluator.swapTable(broken)).toThrow(/digest mismatch/);
+    expect(evaluator.tableInfo.digest).toBe(before);
+    expect(evaluator.decide(request(aesmd))).toMatchObject({ decision: 'allow' });
+  });
+  it('loads a table from a file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sgxpol-table-'));
+    const file = path.join(dir, 't.json');
+    writeFileSync(file, JSON.stringify(table(POLICY)));
+    expect(Evaluator.fromFile(file).decide(request(aesmd))).toMatchObject({ decision: 'allow' });
+    expect(() => Evaluator.fromFile(path.join(dir, 'missing.json'))).toThrow(/cannot read/);
+  });
+});
+
+describe('SPEC 6 table loading refuses bad tables', () => {
+  const good = table(POLICY);
+  const resigned = (t: TableJson): TableJson => ({ ...t, digest: tableDigest(t as unknown as Record<string, unknown>) });
+  const refused: [string, unknown, RegExp][] = [
+    ['not JSON', '{', /not valid JSON/],
+    ['wrong format', { ...good, format: 'other' }, /schema/],
+    ['an extra field', { ...good, extra: 1 }, /schema/],
+    ['an altered rule', { ...good, rules: good.rules.map((r) => ({ ...r, effect: 'allow' })) }, /digest mismatch/],
+    ['a dangling rule index', resigned({ ...good, index: { ...good.index, any: [999] } }), /rule 999/],
+    ['a dangling class', resigned({ ...good, rules: [{ ...good.rules[0], subjects: [99] }, ...good.rules.slice(1)] }), /class 99/],
+    ['a malformed program', resigned({ ...good, rules: [{ ...good.rules[0], cond: [2] }, ...good.rules.slice(1)] }), /underflow/],
+    ['a program leaving two values', resigned({ ...good, rules: [{ ...good.rules[0], cond: [1, 1] }, ...good.rules.slice(1)] }), /2 values/],
+    ['an unknown opcode', resigned({ ...good, rules: [{ ...good.rules[0], cond: [77] }, ...good.rules.slice(1)] }), /opcode/],
+    ['a class referring forward', resigned({ ...good, classes: [{ name: 'x', expr: [13, 0] }] }), /class 0/],
+    ['unsorted measurements', resigned({ ...good, measurements: [B, A] }), /sorted/],
+  ];
+  for (const [what, input, message] of refused) {
+    it(`refuses ${what}`, () => expect(() => Evaluator.fromTable(input)).toThrow(message));
+  }
+  it('accepts the table as JSON text and as bytes', () => {
+    expect(Evaluator.fromTable(JSON.stringify(good)).tableInfo.rules).toBe(4);
+    expect(Evaluator.fromTable(Buffer.from(JSON.stringify(good))).tableInfo.rules).toBe(4);
+  });
+});
