@@ -12,7 +12,7 @@ import {
   sigstructCacheSize,
 } from '../../src/runtime/request.js';
 import { parseSigstruct } from '../../src/runtime/sigstruct.js';
-import { makeSigstruct, mrsignerOf, testKey, toBase64 } from '../support/sigstruct-fixtures.js';
+import { makeSigstruct, mrsignerOf, testKey, toBase64 } from '../../src/testing/sigstruct-signer.js';
 
 const MRENCLAVE = 'a'.repeat(64);
 const MRSIGNER = '0123456789abcdef'.repeat(4);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseSigstruct, SIGSTRUCT_SIZE } from '../../src/runtime/sigstruct.js';
-import { keyFromPem, makeSigstruct, mrsignerOf, testKey } from '../support/sigstruct-fixtures.js';
+import { keyFromPem, makeSigstruct, mrsignerOf, testKey } from '../../src/testing/sigstruct-signer.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const vectors = path.resolve(repoRoot, '..', 'shared', 'vectors');

@@ -8,7 +8,7 @@ import {
   SIGSTRUCT_SIZE,
   SigstructLayout as L,
   signedBytes,
-} from '../../src/runtime/sigstruct.js';
+} from '../runtime/sigstruct.js';
 
 export interface SigstructOptions {
   /** RSA-3072 private key with exponent 3; default: one key generated per test process. */

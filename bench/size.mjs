@@ -1,0 +1,158 @@
+// One benchmark size, in its own process: `node bench/size.mjs RULES [--quick] [--progress]`.
+// Prints one JSON line of results on stdout (progress goes to stderr). Run through bench/run.mjs.
+import { performance } from 'node:perf_hooks';
+import { scenario, toSgxpol, requests } from './scenario.mjs';
+import { compileSource, Evaluator } from '../dist/index.js';
+import { referenceDecide } from '../dist/reference/interpreter.js';
+import { linearEngine } from './peers/linear.mjs';
+import { progressBar } from './progress.mjs';
+
+const ruleCount = Number(process.argv[2]);
+const quick = process.argv.includes('--quick');
+const progress = progressBar(process.argv.includes('--progress'));
+const result = { rules: ruleCount, node: process.version, engines: {} };
+
+const gc = () => globalThis.gc?.();
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Median nanoseconds per call of `fn(item)` over `items`, in `rounds` rounds, each round at
+ * least `minMs` long. A sink keeps the optimizer from dropping the calls.
+ */
+function time(items, fn, { rounds = 7, minMs = quick ? 40 : 200, maxCalls = Infinity } = {}) {
+  let sink = 0;
+  const perRound = [];
+  for (let round = 0; round < rounds; round++) {
+    let calls = 0;
+    const start = performance.now();
+    let elapsed = 0;
+    do {
+      for (let i = 0; i < items.length && calls < maxCalls; i++, calls++) sink ^= fn(items[i]) === 'allow' ? 1 : 0;
+      elapsed = performance.now() - start;
+    } while (elapsed < minMs && calls < maxCalls);
+    perRound.push((elapsed * 1e6) / calls);
+  }
+  if (sink === 42) console.error('');
+  return median(perRound);
+}
+
+function measure(name, fn) {
+  const t0 = performance.now();
+  const value = fn();
+  return { value, ms: performance.now() - t0 };
+}
+
+// ---- the policy ----
+progress.step(`${ruleCount} rules: generating`);
+const s = scenario(ruleCount, 1);
+const source = toSgxpol(s);
+result.sourceBytes = Buffer.byteLength(source);
+
+gc();
+const heapBefore = process.memoryUsage().heapUsed;
+progress.step(`${ruleCount} rules: compiling`);
+const compiled = measure('compile', () => compileSource(source, { filename: 'bench.sgxpol' }));
+if (!compiled.value.ok) throw new Error('bench policy does not compile: ' + JSON.stringify(compiled.value.diagnostics.slice(0, 3)));
+result.compileMs = compiled.ms;
+result.compileHeapMB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
+const tableText = JSON.stringify(compiled.value.table);
+result.tableBytes = Buffer.byteLength(tableText);
+const program = compiled.value.program;
+compiled.value = undefined;
+
+progress.step(`${ruleCount} rules: loading the table`);
+const loads = [];
+let evaluator;
+for (let i = 0; i < (ruleCount >= 1e6 ? 1 : 3); i++) {
+  gc();
+  const loaded = measure('load', () => Evaluator.fromTable(tableText));
+  loads.push(loaded.ms);
+  evaluator = loaded.value;
+}
+result.loadMs = median(loads);
+
+// ---- requests and agreement ----
+const count = quick ? 2000 : 10000;
+const reqs = requests(s, count, 2);
+const handles = new Map();
+const withHandles = reqs.map((r) => {
+  const key = JSON.stringify(r.subject);
+  if (!handles.has(key)) handles.set(key, evaluator.resolveSubject(r.subject));
+  return { ...r, subject: handles.get(key) };
+});
+
+progress.step(`${ruleCount} rules: checking agreement with the reference interpreter`);
+// The reference interpreter is a linear scan over the syntax tree; at a million rules it is
+// checked on a sample, and the sample size is reported.
+const checkCount = ruleCount >= 1e6 ? 200 : ruleCount >= 1e5 ? 1000 : count;
+let disagreements = 0;
+const tally = { allow: 0, deny: 0, default: 0 };
+for (let i = 0; i < checkCount; i++) {
+  const expected = referenceDecide(program, reqs[i]);
+  for (const got of [evaluator.decide(reqs[i]), evaluator.decide(withHandles[i])]) {
+    if (got.decision !== expected.decision || got.rule !== expected.rule || got.audit !== expected.audit) disagreements++;
+  }
+  tally[expected.rule === 'default' ? 'default' : expected.decision]++;
+}
+result.agreement = { checked: checkCount, disagreements, tally };
+
+// ---- timing ----
+progress.step(`${ruleCount} rules: timing sgxpol`);
+result.engines['sgxpol (handle)'] = { ns: time(withHandles, (r) => evaluator.decide(r).decision) };
+result.engines['sgxpol (JSON request)'] = { ns: time(reqs, (r) => evaluator.decide(r).decision) };
+
+progress.step(`${ruleCount} rules: timing the reference interpreter`);
+const refCalls = Math.max(20, Math.min(count, Math.round(2e8 / Math.max(ruleCount, 1) / 50)));
+result.engines['reference interpreter'] = {
+  ns: time(reqs, (r) => referenceDecide(program, r).decision, { rounds: 3, minMs: 0, maxCalls: refCalls }),
+};
+
+const linear = linearEngine(s);
+linear.load();
+progress.step(`${ruleCount} rules: timing the linear scan`);
+let linearDisagreements = 0;
+for (let i = 0; i < checkCount; i++) if (linear.decide(reqs[i]) !== evaluator.decide(reqs[i]).decision) linearDisagreements++;
+result.engines['linear scan (JS)'] = {
+  ns: time(reqs, (r) => linear.decide(r), { rounds: 3, minMs: 0, maxCalls: Math.max(50, Math.min(count, Math.round(5e8 / Math.max(ruleCount, 1) / 20))) }),
+  disagreements: linearDisagreements,
+  checked: checkCount,
+};
+
+// Cedar and casbin: too slow to load or run beyond some size; skipped with an estimate.
+const PEER_LIMIT = { cedar: quick ? 1000 : 10000, casbin: quick ? 1000 : 10000 };
+for (const [key, label, modulePath, factory] of [
+  ['cedar', 'Cedar 4.13.0 (wasm, stateful)', './peers/cedar.mjs', 'cedarEngine'],
+  ['casbin', 'casbin 5.51.1 (enforceSync)', './peers/casbin.mjs', 'casbinEngine'],
+]) {
+  if (ruleCount > PEER_LIMIT[key]) {
+    result.engines[label] = { skipped: `not run above ${PEER_LIMIT[key]} rules (load and per-decision cost grow with the rule count); estimate from the smaller sizes` };
+    continue;
+  }
+  progress.step(`${ruleCount} rules: loading ${key}`);
+  const make = (await import(modulePath))[factory];
+  const engine = await make(s);
+  engine.load();
+  const sample = reqs.slice(0, Math.min(reqs.length, ruleCount >= 1000 ? 100 : 500));
+  let peerDisagreements = 0;
+  progress.step(`${ruleCount} rules: timing ${key}`);
+  for (const r of sample) if (engine.decide(r) !== evaluator.decide(r).decision) peerDisagreements++;
+  result.engines[label] = {
+    ns: time(sample, (r) => engine.decide(r), { rounds: 3, minMs: 0, maxCalls: sample.length }),
+    loadMs: engine.loadMs,
+    disagreements: peerDisagreements,
+    checked: sample.length,
+  };
+}
+
+// ---- SIGSTRUCT requests (verify once, then the cache) ----
+if (ruleCount === 1000 || (quick && ruleCount === 100)) {
+  const { sigstructRequests } = await import('./sigstructs.mjs');
+  const { fresh, repeated } = sigstructRequests(reqs.slice(0, 50));
+  result.sigstruct = {
+    firstUs: time(fresh, (r) => evaluator.decide(r).decision, { rounds: 1, minMs: 0, maxCalls: fresh.length }) / 1000,
+    cachedNs: time(repeated, (r) => evaluator.decide(r).decision),
+  };
+}
+
+progress.done();
+process.stdout.write(JSON.stringify(result) + '\n');
