@@ -226,6 +226,14 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
+/** A token's text for a message, shortened; a shortened string keeps its closing quote. */
+export function clipImage(token: IToken, max: number): string {
+  const image = token.image;
+  if (image.length <= max) return image;
+  const isString = token.tokenType === StringLit || token.tokenType === UnterminatedString;
+  return isString ? `${image.slice(0, max - 2)}…"` : `${image.slice(0, max - 1)}…`;
+}
+
 /** What a token is called in "found …": `';'`, `'allow'`, `the name 'x'`, `the string "…"`, `end of file`. */
 export function describeToken(token: IToken): string {
   if (token.tokenType === EOF || !Number.isFinite(token.startOffset)) return 'end of file';
@@ -234,7 +242,7 @@ export function describeToken(token: IToken): string {
       return `the name '${clip(token.image, 40)}'`;
     case StringLit:
     case UnterminatedString:
-      return `the string ${clip(token.image, 40)}`;
+      return `the string ${clipImage(token, 40)}`;
     case IntLit:
       return `the number ${clip(token.image, 40)}`;
     default:
