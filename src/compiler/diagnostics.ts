@@ -62,6 +62,7 @@ export const Codes = {
   IMPORT_TOO_DEEP: 'E903',
   STRING_TOO_LONG: 'E904',
   GLOB_TOO_LONG: 'E905',
+  NESTING_TOO_DEEP: 'E906',
   // warnings
   RULE_NEVER_MATCHES: 'W001',
   DUPLICATE_RULE: 'W002',

@@ -1,0 +1,260 @@
+// The front end's entry point: one file's text → its AST and diagnostics (lex → parse → build).
+// It never throws and never recurses without bound, whatever the input.
+import type { CstNode, IRecognitionException, IToken } from 'chevrotain';
+import type { SourceFile, Span, Statement } from './ast.js';
+import { AstBuilder } from './build.js';
+import { Codes, error, sortDiagnostics, suggest, type Diagnostic } from './diagnostics.js';
+import {
+  countTokens, describeToken, isRealToken, keywordTokens, spanAfter, startsStatement, tokenize, tokenSpan,
+  Ident, LParen, Not, RParen, Semi,
+} from './lexer.js';
+import { parser } from './parser.js';
+
+/** SPEC 10: a source file over 16 MiB is refused before lexing. */
+export const MAX_SOURCE_BYTES = 16 * 1024 * 1024;
+/** Beyond this many tokens a file is refused before lexing (well above what 16 MiB of real policy holds). */
+export const MAX_TOKENS = 4_000_000;
+/** Parentheses and `not`s may nest this deep; deeper is reported rather than risking the stack. */
+export const MAX_NESTING = 256;
+/** At most this many syntax errors are reported per file. */
+export const MAX_SYNTAX_DIAGNOSTICS = 100;
+
+export interface ParseResult {
+  file: SourceFile;
+  diagnostics: Diagnostic[];
+}
+
+/** chevrotain's errors; all but NotAllInputParsed (which the junk rule rules out) carry the token before. */
+type SyntaxError = IRecognitionException & { previousToken?: IToken };
+
+const STATEMENT_KEYWORDS = ['policy', 'import', 'default', 'signer', 'enclave', 'subject', 'allow', 'deny', 'neverallow'];
+
+function startSpan(file: string): Span {
+  return { file, line: 1, column: 1, offset: 0, endLine: 1, endColumn: 1, endOffset: 0 };
+}
+
+/**
+ * Parses one `.sgxpol` file. `file` is the name put in every span and diagnostic. Statements
+ * that failed to parse are left out of `statements`; every problem is in `diagnostics`
+ * (sorted by position). Never throws.
+ */
+export function parseSource(text: string, file: string): ParseResult {
+  try {
+    return parseOrThrow(String(text), String(file));
+  } catch (e) {
+    const name = String(file);
+    const empty: SourceFile = { file: name, text: String(text), statements: [], comments: [] };
+    // MAX_NESTING keeps the parser well inside Node's default stack; a caller already deep in
+    // its own stack (or running with a small one) can still run out.
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      return { file: empty, diagnostics: [error(Codes.NESTING_TOO_DEEP, startSpan(name), 'expressions are nested too deeply for the available stack; flatten them')] };
+    }
+    // Only a bug can get here; still, a caller gets a diagnostic, not an exception.
+    const message = e instanceof Error ? e.message : String(e);
+    return { file: empty, diagnostics: [error(Codes.SYNTAX, startSpan(name), `internal error while parsing (please report this): ${message}`)] };
+  }
+}
+
+function parseOrThrow(text: string, file: string): ParseResult {
+  const empty: SourceFile = { file, text, statements: [], comments: [] };
+  if (text.length > MAX_SOURCE_BYTES || Buffer.byteLength(text, 'utf8') > MAX_SOURCE_BYTES) {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    return { file: empty, diagnostics: [error(Codes.FILE_TOO_LARGE, startSpan(file), `file is too large: ${bytes} bytes (the limit is 16 MiB, ${MAX_SOURCE_BYTES} bytes)`)] };
+  }
+  if (countTokens(text, MAX_TOKENS) > MAX_TOKENS) {
+    return { file: empty, diagnostics: [error(Codes.FILE_TOO_LARGE, startSpan(file), `file is too large to parse: more than ${MAX_TOKENS} tokens`)] };
+  }
+
+  const lexed = tokenize(text, file);
+  const diagnostics: Diagnostic[] = [...lexed.diagnostics];
+  const tokens = limitNesting(lexed.tokens, file, diagnostics);
+
+  const cst = parser.parseTokens(tokens);
+  const syntaxErrors = parser.errors as SyntaxError[];
+  const items = (cst.children.topLevel ?? []) as CstNode[];
+  const starts = items.map((item) => firstToken(item)?.startOffset ?? Number.MAX_SAFE_INTEGER);
+
+  // At most one syntax error per top-level item: the first. Later ones are usually its echo.
+  const errorOfItem = new Map<number, SyntaxError>();
+  for (const e of syntaxErrors) {
+    const anchor = isRealToken(e.previousToken) ? e.previousToken : isRealToken(e.token) ? e.token : undefined;
+    const index = anchor === undefined ? items.length - 1 : itemAt(starts, anchor.startOffset);
+    if (!errorOfItem.has(index)) errorOfItem.set(index, e);
+  }
+
+  const builder = new AstBuilder(file);
+  const statements: Statement[] = [];
+  const syntax: Diagnostic[] = [];
+  let previousFailed = false;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    const start = starts[i];
+    const next = i + 1 < items.length ? starts[i + 1] : Number.MAX_SAFE_INTEGER;
+    const statementNode = item.children.statement?.[0] as CstNode | undefined;
+    const e = errorOfItem.get(i);
+    if (e !== undefined) {
+      const errorAt = isRealToken(e.token) ? e.token.startOffset : Number.MAX_SAFE_INTEGER;
+      // A syntax error after a lexical error in the same statement is most likely caused by it.
+      if (!hasOffsetIn(lexed.errorOffsets, start, errorAt)) syntax.push(syntaxDiagnostic(e, file));
+    }
+    if (statementNode !== undefined) {
+      const built = item.recoveredNode ? { statement: undefined, parsed: false } : builder.statement(statementNode);
+      if (built.statement !== undefined) statements.push(built.statement);
+      const failed = !built.parsed;
+      if (failed && e === undefined && !hasOffsetIn(lexed.errorOffsets, start, next)) {
+        // Should not happen (a failed statement has a parser error); never drop one silently.
+        const t = firstToken(item);
+        syntax.push(error(Codes.SYNTAX, t ? tokenSpan(t, file) : startSpan(file), 'this statement could not be parsed'));
+      }
+      previousFailed = failed;
+    } else {
+      // Junk right after a failed statement is the rest of that statement: already reported.
+      // Junk with a lexical error in it is most likely that error's doing.
+      const junkTokens = ((item.children.junk?.[0] as CstNode | undefined)?.children.AnyToken ?? []) as IToken[];
+      const end = junkTokens.length > 0 ? (junkTokens[junkTokens.length - 1].endOffset as number) + 1 : next;
+      if (!previousFailed && e === undefined && !hasOffsetIn(lexed.errorOffsets, start, end)) {
+        const t = firstToken(item);
+        if (t !== undefined) syntax.push(junkDiagnostic(t, file));
+      }
+      previousFailed = false;
+    }
+  }
+
+  if (syntax.length > MAX_SYNTAX_DIAGNOSTICS) {
+    const more = syntax.length - MAX_SYNTAX_DIAGNOSTICS;
+    syntax.length = MAX_SYNTAX_DIAGNOSTICS;
+    const last = syntax[syntax.length - 1];
+    syntax.push({ ...last, message: `${more} more syntax errors not reported` });
+  }
+  diagnostics.push(...syntax, ...builder.diagnostics);
+  return { file: { file, text, statements, comments: lexed.comments }, diagnostics: sortDiagnostics(diagnostics) };
+}
+
+/** The first token of a CST node: children are keyed in the order they were first met. */
+function firstToken(node: CstNode): IToken | undefined {
+  let current: CstNode | IToken = node;
+  for (let guard = 0; guard < 64 && 'children' in current; guard++) {
+    let next: CstNode | IToken | undefined;
+    for (const key in current.children) {
+      next = current.children[key][0];
+      if (next !== undefined) break;
+    }
+    if (next === undefined) return undefined;
+    current = next;
+  }
+  return 'children' in current ? undefined : current;
+}
+
+/** Index of the item whose range holds `offset` (`starts` ascending). */
+function itemAt(starts: number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Whether some offset in `sorted` lies in [from, to). */
+function hasOffsetIn(sorted: number[], from: number, to: number): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < sorted.length && sorted[lo] < to;
+}
+
+function syntaxDiagnostic(e: SyntaxError, file: string): Diagnostic {
+  const found = e.token;
+  const previous = e.previousToken;
+  // A missing `;` (or anything missing at the end of the file) belongs just after the last token,
+  // not at the start of the next line.
+  let span: Span;
+  if (!isRealToken(found)) span = isRealToken(previous) ? spanAfter(previous, file) : startSpan(file);
+  else if (isRealToken(previous) && found.tokenType !== Semi && (previous.endLine as number) < (found.startLine as number) && e.message.startsWith("expected ';'")) span = spanAfter(previous, file);
+  else span = tokenSpan(found, file);
+  return error(Codes.SYNTAX, span, e.message);
+}
+
+function junkDiagnostic(t: IToken, file: string): Diagnostic {
+  let message = `expected a statement (${STATEMENT_KEYWORDS.map((k) => `'${k}'`).join(', ')}), found ${describeToken(t)}`;
+  if (t.tokenType === Ident) {
+    const guess = suggest(t.image, STATEMENT_KEYWORDS);
+    if (guess !== undefined) message += ` (did you mean '${guess}'?)`;
+  } else if (t.tokenType === Semi) {
+    message = "unexpected ';': there is no statement before it";
+  } else if (keywordTokens.includes(t.tokenType)) {
+    message += `; '${t.image}' cannot start a statement`;
+  }
+  return error(Codes.SYNTAX, tokenSpan(t, file), message);
+}
+
+/**
+ * The parser recurses once per `(` and `not`. A statement nested deeper than MAX_NESTING is
+ * reported and taken out of the token stream (up to its `;`, or to the next line that starts a
+ * statement), so the parser never sees it.
+ */
+function limitNesting(tokens: IToken[], file: string, diagnostics: Diagnostic[]): IToken[] {
+  let kept: IToken[] | undefined;
+  let copiedUpTo = 0;
+  let depth = 0;
+  let pendingNots = 0;
+  const outerNots: number[] = [];
+  let statementStart = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const type = tokens[i].tokenType;
+    if (type === Semi) {
+      depth = 0;
+      pendingNots = 0;
+      outerNots.length = 0;
+      statementStart = i + 1;
+      continue;
+    }
+    if (type === LParen) {
+      outerNots.push(pendingNots);
+      pendingNots = 0;
+      depth++;
+    } else if (type === Not) {
+      pendingNots++;
+      depth++;
+    } else if (type === RParen && outerNots.length > 0) {
+      depth -= 1 + pendingNots;
+      pendingNots = outerNots.pop() as number;
+      depth -= pendingNots;
+      pendingNots = 0;
+    } else {
+      depth -= pendingNots;
+      pendingNots = 0;
+    }
+    if (depth <= MAX_NESTING) continue;
+
+    diagnostics.push(
+      error(Codes.NESTING_TOO_DEEP, tokenSpan(tokens[i], file), `expression nested too deeply: more than ${MAX_NESTING} levels of parentheses and 'not'`),
+    );
+    let start = statementStart;
+    for (let j = i; j > statementStart; j--) {
+      if (startsStatement(tokens[j - 1], tokens[j], tokens[j + 1], tokens[j + 2])) {
+        start = j;
+        break;
+      }
+    }
+    let end = i;
+    while (end + 1 < tokens.length && tokens[end].tokenType !== Semi && !startsStatement(tokens[end], tokens[end + 1], tokens[end + 2], tokens[end + 3])) end++;
+    kept ??= [];
+    for (let k = copiedUpTo; k < start; k++) kept.push(tokens[k]);
+    copiedUpTo = end + 1;
+    depth = 0;
+    pendingNots = 0;
+    outerNots.length = 0;
+    statementStart = end + 1;
+    i = end;
+  }
+  if (kept === undefined) return tokens;
+  for (let k = copiedUpTo; k < tokens.length; k++) kept.push(tokens[k]);
+  return kept;
+}
