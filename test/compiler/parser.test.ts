@@ -5,7 +5,7 @@ import { parser, SgxpolParser } from '../../src/compiler/parser.js';
 describe('SPEC 3.2 grammar, as chevrotain sees it', () => {
   it('exports one reusable parser whose grammar can be serialized for railroad diagrams', () => {
     expect(parser).toBeInstanceOf(SgxpolParser);
-    const rules = parser.getSerializedGastProductions().map((p) => (p as { name: string }).name);
+    const rules = parser.getSerializedGastProductions().map((p) => (p as unknown as { name: string }).name);
     for (const rule of [
       'file', 'statement', 'policyDecl', 'importDecl', 'defaultDecl', 'setDecl', 'measItem', 'subjectDecl', 'subjExpr', 'subjAnd',
       'subjUnary', 'subjAtom', 'subjPred', 'ruleDecl', 'neverallowDecl', 'subjects', 'objects', 'object', 'cond', 'condAnd',
