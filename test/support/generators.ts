@@ -276,24 +276,31 @@ export interface PolicyOptions {
   multiFile?: boolean;
   /** Add `neverallow` statements (which may make the policy fail to compile). Default false. */
   neverallow?: boolean;
-  /** Upper bound on rules. Default 12. */
+  /** Upper bound on rules. Default 12 (40 when large). */
   maxRules?: number;
+  /** More measurements, sets and subject classes (for the table's indexes and atom arrays). Default false. */
+  large?: boolean;
 }
 
+/** How many file choices are drawn; statements beyond this reuse them cyclically. */
+const PLACEMENT_SEEDS = 64;
+
 function arbPolicyModel(options: PolicyOptions): fc.Arbitrary<PolicyModel> {
+  const large = options.large ?? false;
+  const [maxSets, maxSubjects] = large ? [8, 16] : [3, 5];
   const shape = fc.record({
-    measurements: fc.uniqueArray(arbMeasurement, { minLength: 1, maxLength: 6 }),
-    signerCount: fc.nat(3),
-    enclaveCount: fc.nat(3),
-    subjectCount: fc.nat(5),
-    stems: fc.array(fc.constantFrom(...NAME_STEMS), { minLength: 11, maxLength: 11 }),
+    measurements: fc.uniqueArray(arbMeasurement, { minLength: 1, maxLength: large ? 20 : 6 }),
+    signerCount: fc.nat(maxSets),
+    enclaveCount: fc.nat(maxSets),
+    subjectCount: fc.nat(maxSubjects),
+    stems: fc.array(fc.constantFrom(...NAME_STEMS), { minLength: 2 * maxSets + maxSubjects + 2, maxLength: 2 * maxSets + maxSubjects + 2 }),
     fileCount: options.multiFile ? fc.integer({ min: 1, max: 4 }) : fc.constant(1),
   });
   return shape.chain(({ measurements, signerCount, enclaveCount, subjectCount, stems, fileCount }) => {
     // Names are unique by their suffix; the stem only varies how they look.
     const signers = Array.from({ length: signerCount }, (_, i) => `${stems[i]}S${i}`);
-    const enclaves = Array.from({ length: enclaveCount }, (_, i) => `${stems[3 + i]}E${i}`);
-    const subjects = Array.from({ length: subjectCount }, (_, i) => `${stems[6 + i]}C${i}`);
+    const enclaves = Array.from({ length: enclaveCount }, (_, i) => `${stems[maxSets + 1 + i]}E${i}`);
+    const subjects = Array.from({ length: subjectCount }, (_, i) => `${stems[2 * maxSets + 2 + i]}C${i}`);
     const scope: NameScope = { measurementCount: measurements.length, signers, enclaves, subjects };
 
     // A definition refers only to names with a smaller index, so nothing is recursive; the
@@ -318,7 +325,8 @@ function arbPolicyModel(options: PolicyOptions): fc.Arbitrary<PolicyModel> {
       ...enclaves.map((_, i) => setModel('enclave', enclaves, i)),
     );
     const subjectDecls = fc.tuple(...subjects.map((_, i) => subjectModel(i)));
-    const rules = fc.array(arbRule(scope), { minLength: 0, maxLength: options.maxRules ?? 12 });
+    const maxRules = options.maxRules ?? (large ? 40 : 12);
+    const rules = fc.array(arbRule(scope), { minLength: large ? Math.min(15, maxRules) : 0, maxLength: maxRules, size: large ? 'max' : 'medium' });
     const neverallows = options.neverallow
       ? fc.array(arbPattern(scope).map((p): NeverallowModel => ({ kind: 'neverallow', ...p })), { minLength: 1, maxLength: 2 })
       : fc.constant([] as NeverallowModel[]);
@@ -330,7 +338,7 @@ function arbPolicyModel(options: PolicyOptions): fc.Arbitrary<PolicyModel> {
         neverallows,
         defaultDecl: fc.option(fc.record({ effect: fc.constantFrom('allow' as const, 'deny' as const), audit: fc.boolean() }), { nil: undefined }),
         policyDecl: fc.option(fc.record({ name: arbBecause, version: fc.integer({ min: 0, max: 1000 }) }), { nil: undefined }),
-        placementSeed: fc.array(fc.nat(fileCount - 1), { minLength: 64, maxLength: 64 }),
+        placementSeed: fc.array(fc.nat(fileCount - 1), { minLength: PLACEMENT_SEEDS, maxLength: PLACEMENT_SEEDS }),
         // Each non-root file is imported by at least one earlier file, plus a few extra
         // imports (diamonds, repeats); imports only go forward, so there is no cycle.
         importers: fc.tuple(...Array.from({ length: fileCount - 1 }, (_, j) => fc.nat(j))),
@@ -339,7 +347,7 @@ function arbPolicyModel(options: PolicyOptions): fc.Arbitrary<PolicyModel> {
       })
       .map((parts): PolicyModel => {
         const statementCount = parts.sets.length + parts.subjects.length + parts.rules.length + parts.neverallows.length;
-        const placement = Array.from({ length: statementCount }, (_, i) => parts.placementSeed[i % 64]);
+        const placement = Array.from({ length: statementCount }, (_, i) => parts.placementSeed[i % PLACEMENT_SEEDS]);
         const imports: [number, number][] = parts.importers.map((importer, j) => [importer, j + 1]);
         for (const [a, b] of parts.extraImports) if (a < b) imports.push([a, b]);
         return {
