@@ -60,9 +60,20 @@ function checkPolicy(info: PolicyInfo, requests: unknown[]): void {
     expect(actual, `${kind} sets\n${describePolicy(info)}`).toEqual(info.expectedSets[kind]);
   }
 
+  // SPEC 6: the same sources always give a byte-identical table.
+  expect(JSON.stringify(compilePolicy(info).table), `table is not reproducible\n${describePolicy(info)}`).toBe(JSON.stringify(result.table));
+
   const direct = Evaluator.fromTable(result.table);
   const roundTripped = Evaluator.fromTable(JSON.parse(JSON.stringify(result.table)));
-  const handles = new Map<unknown, ReturnType<Evaluator['resolveSubject']>>();
+
+  // Subject handles (SPEC 7), resolved once per subject and reused: fresh ones, and stale ones
+  // resolved against another table before a swap, which must be matched again on first use.
+  const subjects = new Set<unknown>();
+  for (const request of requests) if (hasSubject(request)) subjects.add(request.subject);
+  const freshHandles = new Map([...subjects].map((subject) => [subject, roundTripped.resolveSubject(subject)]));
+  const swapped = Evaluator.fromTable(baselineTable());
+  const staleHandles = new Map([...subjects].map((subject) => [subject, swapped.resolveSubject(subject)]));
+  swapped.swapTable(result.table);
 
   for (const request of requests) {
     const reference = referenceDecide(program, request);
@@ -70,14 +81,9 @@ function checkPolicy(info: PolicyInfo, requests: unknown[]): void {
       ['decide', direct.decide(request)],
       ['decide (table through JSON)', roundTripped.decide(request)],
     ];
-    if (typeof request === 'object' && request !== null && !Array.isArray(request) && 'subject' in request) {
-      const subject = (request as { subject: unknown }).subject;
-      let handle = handles.get(subject);
-      if (handle === undefined) {
-        handle = roundTripped.resolveSubject(subject);
-        handles.set(subject, handle);
-      }
-      answers.push(['decide with a resolveSubject handle', roundTripped.decide({ ...request, subject: handle })]);
+    if (hasSubject(request)) {
+      answers.push(['decide with a resolveSubject handle', roundTripped.decide({ ...request, subject: freshHandles.get(request.subject) })]);
+      answers.push(['decide with a handle resolved before a table swap', swapped.decide({ ...request, subject: staleHandles.get(request.subject) })]);
     }
     for (const [how, fast] of answers) {
       const because = reference.rule !== null ? info.becauseById[reference.rule] : undefined;
@@ -99,6 +105,21 @@ function checkPolicy(info: PolicyInfo, requests: unknown[]): void {
   }
 }
 
+function hasSubject(request: unknown): request is { subject: unknown } {
+  return typeof request === 'object' && request !== null && !Array.isArray(request) && 'subject' in request;
+}
+
+let baseline: unknown;
+/** A table with a subject class of its own, for handles to be resolved against before a swap. */
+function baselineTable(): unknown {
+  if (baseline === undefined) {
+    const result = compileSource('subject root = uid 0 or exe "/**";\nallow root einit *;\n', { filename: join(workDir, 'baseline.sgxpol') });
+    if (!result.ok) throw new Error(describeDiagnostics(result));
+    baseline = result.table;
+  }
+  return baseline;
+}
+
 describe('SPEC 5: the compiled table decides exactly as the reference interpreter', () => {
   it(`agrees on ${RUNS} random policies × ${REQUESTS_PER_POLICY} requests (seed ${SEED})`, () => {
     const arbCase = arbPolicy({ multiFile: true }).chain((info) =>
@@ -107,6 +128,15 @@ describe('SPEC 5: the compiled table decides exactly as the reference interprete
     fc.assert(
       fc.property(arbCase, ({ info, requests }) => checkPolicy(info, requests)),
       { seed: SEED, numRuns: RUNS },
+    );
+  }, 120_000);
+
+  const largeRuns = Math.max(40, Math.floor(RUNS / 2.5));
+  it(`agrees on ${largeRuns} larger random policies × 100 requests`, () => {
+    const arbCase = arbPolicy({ large: true }).chain((info) => arbRequests(info, 100).map((requests) => ({ info, requests })));
+    fc.assert(
+      fc.property(arbCase, ({ info, requests }) => checkPolicy(info, requests)),
+      { seed: SEED + 1, numRuns: largeRuns },
     );
   }, 120_000);
 });
