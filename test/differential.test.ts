@@ -60,6 +60,7 @@ function checkPolicy(info: PolicyInfo, requests: unknown[]): void {
     expect(actual, `${kind} sets\n${describePolicy(info)}`).toEqual(info.expectedSets[kind]);
   }
 
+  expect(result.table.policy, `the table's policy\n${describePolicy(info)}`).toEqual(info.expectedPolicy);
   // SPEC 6: the same sources always give a byte-identical table.
   expect(JSON.stringify(compilePolicy(info).table), `table is not reproducible\n${describePolicy(info)}`).toBe(JSON.stringify(result.table));
 

@@ -106,6 +106,8 @@ export interface PolicyInfo {
   measurements: string[];
   /** What each named set must expand to: lower-case, sorted, unique. */
   expectedSets: { signer: Record<string, string[]>; enclave: Record<string, string[]> };
+  /** The `policy` statement's name and version, or null without one. */
+  expectedPolicy: { name: string; version: number } | null;
   /** Rule ids in program order (SPEC 4). */
   expectedRuleIds: string[];
   /** Rule `because` texts by rule id, as the decision's reason must carry them. */
@@ -686,6 +688,7 @@ function renderPolicy(model: PolicyModel): PolicyInfo {
     source: texts[0],
     measurements: model.measurements,
     expectedSets,
+    expectedPolicy: model.policyDecl ?? null,
     expectedRuleIds,
     becauseById,
     exePaths: [...exePaths].filter(isCanonicalExe),
