@@ -84,11 +84,11 @@ function requestOf<S>(
   raw: unknown,
   checkSubject: (rawSubject: unknown) => SubjectCheck<S>,
 ): RequestCheckWithSubject<S> {
-  const envelope = envelopeOf(raw);
+  const envelope = checkRequestEnvelope(raw);
   if (!envelope.ok) return envelope;
   const subject = checkSubject(envelope.subject);
   if (!subject.ok) return subject;
-  const enclave = enclaveOf(envelope.enclave);
+  const enclave = normalizeEnclave(envelope.enclave);
   if (!enclave.ok) return enclave;
   return {
     ok: true,
@@ -101,6 +101,13 @@ export type EnvelopeCheck =
   | { ok: true; via: 'host' | 'kvm'; subject: unknown; enclave: unknown }
   | { ok: false; reason: string };
 
+/** Where `readEnvelope` puts what it read. */
+export interface EnvelopeSink {
+  via: 'host' | 'kvm';
+  subject: unknown;
+  enclave: unknown;
+}
+
 /**
  * Checks the top level of a request only: an object whose own fields are among `subject`,
  * `enclave`, `action`, `via`; `subject` and `enclave` present; `action` and `via` valid. Each
@@ -108,15 +115,22 @@ export type EnvelopeCheck =
  * (with `normalizeSubject` or a handle, and `normalizeEnclave`). Never throws.
  */
 export function checkRequestEnvelope(raw: unknown): EnvelopeCheck {
+  const out: EnvelopeSink = { via: 'host', subject: undefined, enclave: undefined };
+  const reason = readEnvelope(raw, out);
+  return reason === undefined ? { ok: true, via: out.via, subject: out.subject, enclave: out.enclave } : invalid(reason);
+}
+
+/** `checkRequestEnvelope` without allocating: fills `out` and returns undefined, or returns why the request is invalid. Never throws. */
+export function readEnvelope(raw: unknown, out: EnvelopeSink): string | undefined {
   try {
-    return envelopeOf(raw);
+    return envelopeInto(raw, out);
   } catch (error) {
-    return invalid(`request could not be read (${messageOf(error)})`);
+    return `request could not be read (${messageOf(error)})`;
   }
 }
 
-function envelopeOf(raw: unknown): EnvelopeCheck {
-  if (!isRecord(raw)) return invalid(`request must be an object (found ${describe(raw)})`);
+function envelopeInto(raw: unknown, out: EnvelopeSink): string | undefined {
+  if (!isRecord(raw)) return `request must be an object (found ${describe(raw)})`;
   let subject: unknown;
   let enclave: unknown;
   let action: unknown;
@@ -137,20 +151,23 @@ function envelopeOf(raw: unknown): EnvelopeCheck {
         viaRaw = raw[key];
         break;
       default:
-        return invalid(`request has an unknown field ${quote(key)}`);
+        return `request has an unknown field ${quote(key)}`;
     }
   }
   if (action !== undefined && action !== 'einit') {
-    return invalid(`action must be "einit" (found ${describe(action)})`);
+    return `action must be "einit" (found ${describe(action)})`;
   }
   let via: 'host' | 'kvm' = 'host';
   if (viaRaw === 'kvm') via = 'kvm';
   else if (viaRaw !== undefined && viaRaw !== 'host') {
-    return invalid(`via must be "host" or "kvm" (found ${describe(viaRaw)})`);
+    return `via must be "host" or "kvm" (found ${describe(viaRaw)})`;
   }
-  if (subject === undefined) return invalid('subject is missing');
-  if (enclave === undefined) return invalid('enclave is missing');
-  return { ok: true, via, subject, enclave };
+  if (subject === undefined) return 'subject is missing';
+  if (enclave === undefined) return 'enclave is missing';
+  out.via = via;
+  out.subject = subject;
+  out.enclave = enclave;
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,15 +175,26 @@ function envelopeOf(raw: unknown): EnvelopeCheck {
 
 /** Validates the `subject` part of a request (SPEC 2). Never throws. */
 export function normalizeSubject(raw: unknown): SubjectCheck {
+  const out: NormalizedSubject = { exe: '', uid: 0, gid: 0, label: undefined, holds: [] };
+  const reason = readSubject(raw, out);
+  return reason === undefined ? { ok: true, subject: out } : invalid(reason);
+}
+
+/**
+ * `normalizeSubject` without allocating: fills `out` (reusing `out.holds`) and returns
+ * undefined, or returns why the subject is invalid (then `out` holds nothing meaningful).
+ * Never throws.
+ */
+export function readSubject(raw: unknown, out: NormalizedSubject): string | undefined {
   try {
-    return subjectOf(raw);
+    return subjectInto(raw, out);
   } catch (error) {
-    return invalid(`subject could not be read (${messageOf(error)})`);
+    return `subject could not be read (${messageOf(error)})`;
   }
 }
 
-function subjectOf(raw: unknown): SubjectCheck {
-  if (!isRecord(raw)) return invalid(`subject must be an object (found ${describe(raw)})`);
+function subjectInto(raw: unknown, out: NormalizedSubject): string | undefined {
+  if (!isRecord(raw)) return `subject must be an object (found ${describe(raw)})`;
   let exe: unknown;
   let uid: unknown;
   let gid: unknown;
@@ -191,47 +219,43 @@ function subjectOf(raw: unknown): SubjectCheck {
         holdsRaw = raw[key];
         break;
       default:
-        return invalid(`subject has an unknown field ${quote(key)}`);
+        return `subject has an unknown field ${quote(key)}`;
     }
   }
 
   const exeProblem = pathFieldProblem('subject.exe', exe);
-  if (exeProblem !== undefined) return invalid(exeProblem);
-  if (!isUint(uid, MAX_UINT32)) return invalid(intReason('subject.uid', uid, MAX_UINT32));
-  if (!isUint(gid, MAX_UINT32)) return invalid(intReason('subject.gid', gid, MAX_UINT32));
+  if (exeProblem !== undefined) return exeProblem;
+  if (!isUint(uid, MAX_UINT32)) return intReason('subject.uid', uid, MAX_UINT32);
+  if (!isUint(gid, MAX_UINT32)) return intReason('subject.gid', gid, MAX_UINT32);
   if (label !== undefined) {
     if (typeof label !== 'string') {
-      return invalid(`subject.label must be a string (found ${describe(label)})`);
+      return `subject.label must be a string (found ${describe(label)})`;
     }
     if (label.length > MAX_REQUEST_STRING) {
-      return invalid(`subject.label is longer than ${MAX_REQUEST_STRING} characters (${label.length})`);
+      return `subject.label is longer than ${MAX_REQUEST_STRING} characters (${label.length})`;
     }
   }
 
-  const holds: string[] = [];
+  const holds = out.holds;
+  holds.length = 0;
   if (holdsRaw !== undefined) {
     if (!Array.isArray(holdsRaw)) {
-      return invalid(`subject.holds must be an array of paths (found ${describe(holdsRaw)})`);
+      return `subject.holds must be an array of paths (found ${describe(holdsRaw)})`;
     }
     const count = holdsRaw.length;
     for (let i = 0; i < count; i++) {
       const path: unknown = holdsRaw[i]; // read once: what is checked is what is kept
       const problem = pathFieldProblem(`subject.holds[${i}]`, path);
-      if (problem !== undefined) return invalid(problem);
+      if (problem !== undefined) return problem;
       holds.push(path as string);
     }
   }
 
-  return {
-    ok: true,
-    subject: {
-      exe: exe as string,
-      uid: (uid as number) + 0, // -0 → 0
-      gid: (gid as number) + 0,
-      label: label as string | undefined,
-      holds,
-    },
-  };
+  out.exe = exe as string;
+  out.uid = (uid as number) + 0; // -0 → 0
+  out.gid = (gid as number) + 0;
+  out.label = label as string | undefined;
+  return undefined;
 }
 
 const SLASH = 0x2f;
@@ -280,15 +304,22 @@ const ATTRIBUTE_NAMES = Object.keys(ATTRIBUTE_BITS).join(', ');
  * `sigstruct` (SPEC 9). Never throws. SIGSTRUCT outcomes are cached (see below).
  */
 export function normalizeEnclave(raw: unknown): EnclaveCheck {
+  const out: NormalizedEnclave = { mrenclave: '', mrsigner: '', isvprodid: 0, isvsvn: 0, attributeBits: 0, attributesHex: '' };
+  const reason = readEnclave(raw, out);
+  return reason === undefined ? { ok: true, enclave: out } : invalid(reason);
+}
+
+/** `normalizeEnclave` without allocating: fills `out` and returns undefined, or returns why the enclave is invalid. Never throws. */
+export function readEnclave(raw: unknown, out: NormalizedEnclave): string | undefined {
   try {
-    return enclaveOf(raw);
+    return enclaveInto(raw, out);
   } catch (error) {
-    return invalid(`enclave could not be read (${messageOf(error)})`);
+    return `enclave could not be read (${messageOf(error)})`;
   }
 }
 
-function enclaveOf(raw: unknown): EnclaveCheck {
-  if (!isRecord(raw)) return invalid(`enclave must be an object (found ${describe(raw)})`);
+function enclaveInto(raw: unknown, out: NormalizedEnclave): string | undefined {
+  if (!isRecord(raw)) return `enclave must be an object (found ${describe(raw)})`;
   let mrenclaveRaw: unknown;
   let mrsignerRaw: unknown;
   let isvprodid: unknown;
@@ -319,24 +350,27 @@ function enclaveOf(raw: unknown): EnclaveCheck {
         sigstruct = value;
         continue;
       default:
-        return invalid(`enclave has an unknown field ${quote(key)}`);
+        return `enclave has an unknown field ${quote(key)}`;
     }
     if (value !== undefined) identityFields++;
   }
 
   if (sigstruct !== undefined) {
     if (identityFields > 0) {
-      return invalid('enclave must give either sigstruct or the identity fields, not both');
+      return 'enclave must give either sigstruct or the identity fields, not both';
     }
-    return sigstructEnclave(sigstruct);
+    const outcome = sigstructEnclave(sigstruct);
+    if (!outcome.ok) return outcome.reason;
+    Object.assign(out, outcome.enclave);
+    return undefined;
   }
 
   const mrenclave = measurementOf(mrenclaveRaw);
-  if (mrenclave === undefined) return invalid(measurementReason('enclave.mrenclave', mrenclaveRaw));
+  if (mrenclave === undefined) return measurementReason('enclave.mrenclave', mrenclaveRaw);
   const mrsigner = measurementOf(mrsignerRaw);
-  if (mrsigner === undefined) return invalid(measurementReason('enclave.mrsigner', mrsignerRaw));
-  if (!isUint(isvprodid, MAX_UINT16)) return invalid(intReason('enclave.isvprodid', isvprodid, MAX_UINT16));
-  if (!isUint(isvsvn, MAX_UINT16)) return invalid(intReason('enclave.isvsvn', isvsvn, MAX_UINT16));
+  if (mrsigner === undefined) return measurementReason('enclave.mrsigner', mrsignerRaw);
+  if (!isUint(isvprodid, MAX_UINT16)) return intReason('enclave.isvprodid', isvprodid, MAX_UINT16);
+  if (!isUint(isvsvn, MAX_UINT16)) return intReason('enclave.isvsvn', isvsvn, MAX_UINT16);
 
   let attributeBits = 0;
   let attributesHex: string;
@@ -348,9 +382,7 @@ function enclaveOf(raw: unknown): EnclaveCheck {
       const name: unknown = attributes[i];
       const bit = typeof name === 'string' ? ATTRIBUTE_BIT_BY_NAME.get(name) : undefined;
       if (bit === undefined) {
-        return invalid(
-          `enclave.attributes[${i}] must be one of ${ATTRIBUTE_NAMES} (found ${describe(name)})`,
-        );
+        return `enclave.attributes[${i}] must be one of ${ATTRIBUTE_NAMES} (found ${describe(name)})`;
       }
       attributeBits |= 1 << bit;
     }
@@ -359,26 +391,22 @@ function enclaveOf(raw: unknown): EnclaveCheck {
   } else {
     const flags = attributeFlagsOf(attributes);
     if (flags === undefined) {
-      return invalid(
+      return (
         'enclave.attributes must be an array of attribute names or "0x" and 1 to 16 hex digits ' +
-          `(found ${describe(attributes)})`,
+        `(found ${describe(attributes)})`
       );
     }
     attributesHex = flags;
     attributeBits = Number.parseInt(flags.slice(8), 16) >>> 0;
   }
 
-  return {
-    ok: true,
-    enclave: {
-      mrenclave,
-      mrsigner,
-      isvprodid: (isvprodid as number) + 0,
-      isvsvn: (isvsvn as number) + 0,
-      attributeBits,
-      attributesHex,
-    },
-  };
+  out.mrenclave = mrenclave;
+  out.mrsigner = mrsigner;
+  out.isvprodid = (isvprodid as number) + 0;
+  out.isvsvn = (isvsvn as number) + 0;
+  out.attributeBits = attributeBits;
+  out.attributesHex = attributesHex;
+  return undefined;
 }
 
 // Named attributes live in bits 0..10, so their combinations have at most 2048 hex spellings;
