@@ -209,8 +209,17 @@ export class AstBuilder {
     return tokenSpan(t, this.file);
   }
 
+  /** From the start of `first` to the end of `last` (one allocation: this runs for most nodes). */
   private spanOf(first: IToken, last: IToken): Span {
-    return join(this.span(first), this.span(last));
+    return {
+      file: this.file,
+      line: first.startLine as number,
+      column: first.startColumn as number,
+      offset: first.startOffset,
+      endLine: last.endLine as number,
+      endColumn: (last.endColumn as number) + 1,
+      endOffset: (last.endOffset as number) + 1,
+    };
   }
 
   // ---- values -------------------------------------------------------------------------------
@@ -317,7 +326,6 @@ export class AstBuilder {
     this.token(c, 'Eq');
     const items: MeasItem[] = [];
     const itemNodes = this.nodes(c, 'measItem');
-    this.tokens(c, 'Comma');
     for (let i = 0; i < itemNodes.length; i++) {
       const [key, value] = this.only(itemNodes[i]);
       const t = this.take(value as IToken);
@@ -389,7 +397,6 @@ export class AstBuilder {
     if (idents.length === 0) throw INCOMPLETE;
     const names = idents.map((t) => this.name(t));
     if (open === undefined) return { kind: 'list', names, braced: false, span: names[0].span };
-    this.tokens(c, 'Comma');
     const close = this.token(c, 'RBrace');
     return { kind: 'list', names, braced: true, span: this.spanOf(open, close) };
   }
@@ -403,7 +410,6 @@ export class AstBuilder {
     if (objectNodes.length === 0) throw INCOMPLETE;
     const items = objectNodes.map((n) => this.object(n));
     if (open === undefined) return { kind: 'list', items, braced: false, span: items[0].span };
-    this.tokens(c, 'Comma');
     const close = this.token(c, 'RBrace');
     return { kind: 'list', items, braced: true, span: this.spanOf(open, close) };
   }
@@ -427,7 +433,6 @@ export class AstBuilder {
   private subjExpr(node: CstNode): SubjExpr {
     const c = this.children(node);
     const operands = this.nodes(c, 'subjAnd').map((n) => this.subjAnd(n));
-    this.tokens(c, 'Or');
     if (operands.length === 0) throw INCOMPLETE;
     if (operands.length === 1) return operands[0];
     return { kind: 'or', operands, span: join(operands[0].span, operands[operands.length - 1].span) };
@@ -436,7 +441,6 @@ export class AstBuilder {
   private subjAnd(node: CstNode): SubjExpr {
     const c = this.children(node);
     const operands = this.nodes(c, 'subjUnary').map((n) => this.subjUnary(n));
-    this.tokens(c, 'And');
     if (operands.length === 0) throw INCOMPLETE;
     if (operands.length === 1) return operands[0];
     return { kind: 'and', operands, span: join(operands[0].span, operands[operands.length - 1].span) };
@@ -506,7 +510,6 @@ export class AstBuilder {
   private cond(node: CstNode): Cond {
     const c = this.children(node);
     const operands = this.nodes(c, 'condAnd').map((n) => this.condAnd(n));
-    this.tokens(c, 'Or');
     if (operands.length === 0) throw INCOMPLETE;
     if (operands.length === 1) return operands[0];
     return { kind: 'or', operands, span: join(operands[0].span, operands[operands.length - 1].span) };
@@ -515,7 +518,6 @@ export class AstBuilder {
   private condAnd(node: CstNode): Cond {
     const c = this.children(node);
     const operands = this.nodes(c, 'condUnary').map((n) => this.condUnary(n));
-    this.tokens(c, 'And');
     if (operands.length === 0) throw INCOMPLETE;
     if (operands.length === 1) return operands[0];
     return { kind: 'and', operands, span: join(operands[0].span, operands[operands.length - 1].span) };

@@ -126,8 +126,9 @@ function parseOrThrow(text: string, file: string): ParseResult {
     const last = syntax[syntax.length - 1];
     syntax.push({ ...last, message: `${more} more syntax errors not reported` });
   }
-  diagnostics.push(...syntax, ...builder.diagnostics);
-  return { file: { file, text, statements, comments: lexed.comments }, diagnostics: sortDiagnostics(diagnostics) };
+  // concat, not push(...): there can be more diagnostics than a call may have arguments.
+  const all = diagnostics.concat(syntax, builder.diagnostics);
+  return { file: { file, text, statements, comments: lexed.comments }, diagnostics: sortDiagnostics(all) };
 }
 
 /** The first token of a CST node: children are keyed in the order they were first met. */

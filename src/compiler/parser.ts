@@ -117,7 +117,15 @@ export class SgxpolParser extends CstParser {
   parseTokens(tokens: IToken[]): CstNode {
     this.input = tokens;
     this.recovering = false;
-    return this.file();
+    // Recognition exceptions are control flow for chevrotain's recovery and their stack traces
+    // are never read; capturing them was most of the cost of a file full of errors.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return this.file();
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
   }
 
   private atStatementStart(): boolean {

@@ -470,6 +470,29 @@ describe('SPEC 10 limits', () => {
   });
 });
 
+describe('performance', () => {
+  it('parses a 100,000-rule file in a few seconds', () => {
+    const lines = [`signer intel = "${A}";`, 'subject aesmd = exe "/usr/bin/aesm_service" and uid 0..999;'];
+    for (let i = 0; i < 100_000; i++) lines.push(`allow aesmd einit signer intel where isvsvn >= ${i % 65536} and not debug because "r${i}";`);
+    const text = lines.join('\n');
+    const t0 = performance.now();
+    const r = parse(text);
+    const ms = performance.now() - t0;
+    expect(r.diagnostics).toEqual([]);
+    expect(r.file.statements).toHaveLength(100_002);
+    // Typically 2–4 s; the bound only catches a regression to something super-linear on a busy machine.
+    expect(ms).toBeLessThan(30_000);
+  }, 60_000);
+
+  it('a file full of errors stays linear, and any number of diagnostics is returned', () => {
+    const t0 = performance.now();
+    expect(parse('allow a einit signer\n'.repeat(20_000)).diagnostics).toHaveLength(101);
+    const sets = parse(`signer s = ${'"abc", '.repeat(200_000)}"${A}";`);
+    expect(sets.diagnostics).toHaveLength(200_000);
+    expect(performance.now() - t0).toBeLessThan(30_000);
+  }, 60_000);
+});
+
 describe('robustness: parseSource never throws and always explains a dropped statement', () => {
   /** The text outside every statement and comment, without whitespace: empty when nothing was dropped. */
   function uncovered(file: SourceFile): string {
