@@ -110,6 +110,8 @@ export class AstBuilder {
   private clean = true;
   /** The last real token read, so a repaired statement's span ends at real text. */
   private last: IToken | undefined;
+  /** How many INTs were malformed or out of range so far (an empty-range check needs two good bounds). */
+  private badInts = 0;
 
   constructor(private readonly file: string) {}
 
@@ -268,6 +270,7 @@ export class AstBuilder {
     const span = this.span(t);
     if (!isWellFormedInt(text)) {
       this.clean = false;
+      this.badInts++;
       return { value: 0, text, span };
     }
     // Compare the digits, not a double, so a huge literal is never rounded into range.
@@ -276,15 +279,16 @@ export class AstBuilder {
     const tooLong = digits.length > (hex ? 8 : 10);
     const value = tooLong ? Infinity : hex ? parseInt(digits, 16) : Number(digits);
     if (value > max) {
+      this.badInts++;
       this.report(Codes.NUMBER_OUT_OF_RANGE, span, `${what} ${clip(text)} is out of range: it must be 0 … ${max}`);
       return { value: max, text, span };
     }
     return { value, text, span };
   }
 
-  /** `lo..hi` must not be empty. When it is: reported, and `hi` becomes `lo`. */
-  private range(lo: IntLit, hi: IntLit, what: string): IntLit {
-    if (lo.value <= hi.value) return hi;
+  /** `lo..hi` must not be empty. When it is: reported, and `hi` becomes `lo`. Call right after reading both bounds. */
+  private range(lo: IntLit, hi: IntLit, what: string, badIntsBefore: number): IntLit {
+    if (lo.value <= hi.value || this.badInts > badIntsBefore) return hi;
     this.report(Codes.EMPTY_RANGE, join(lo.span, hi.span), `${what} range ${lo.text}..${hi.text} is empty: ${lo.text} is greater than ${hi.text}; write ${hi.text}..${lo.text}`);
     return { ...hi, value: lo.value };
   }
@@ -491,10 +495,11 @@ export class AstBuilder {
     const idKw = this.token(c, 'IdPredKw');
     const kind = idKw.tokenType === Uid ? 'uid' : 'gid';
     const loToken = this.token(c, 'IntLit', 0);
+    const badIntsBefore = this.badInts;
     const lo = this.int(loToken, MAX_UINT32, kind);
     if (this.optionalToken(c, 'DotDot') === undefined) return { pred: { kind, lo, hi: lo, range: false }, span: this.spanOf(idKw, loToken) };
     const hiToken = this.token(c, 'IntLit', 1);
-    const hi = this.range(lo, this.int(hiToken, MAX_UINT32, kind), kind);
+    const hi = this.range(lo, this.int(hiToken, MAX_UINT32, kind), kind, badIntsBefore);
     return { pred: { kind, lo, hi, range: true }, span: this.spanOf(idKw, hiToken) };
   }
 
@@ -552,10 +557,11 @@ export class AstBuilder {
         return { kind: 'cmp', field: name, op, value, span: this.spanOf(field, valueToken) };
       }
       this.token(c, 'In');
+      const badIntsBefore = this.badInts;
       const lo = this.int(this.token(c, 'IntLit', 0), MAX_UINT16, name);
       this.token(c, 'DotDot');
       const hiToken = this.token(c, 'IntLit', 1);
-      const hi = this.range(lo, this.int(hiToken, MAX_UINT16, name), name);
+      const hi = this.range(lo, this.int(hiToken, MAX_UINT16, name), name, badIntsBefore);
       return { kind: 'in', field: name, lo, hi, span: this.spanOf(field, hiToken) };
     }
     const attr = this.optionalToken(c, 'AttributeKw');

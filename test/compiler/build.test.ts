@@ -125,6 +125,12 @@ describe('SPEC 3.5 empty ranges', () => {
     expect(kinds('allow * einit * where isvsvn in 9..3;')).toEqual([]);
   });
 
+  it('a bound out of range is reported once, not also as an empty range', () => {
+    expect(diags('subject s = uid 5000000000..3;').map((d) => d[0])).toEqual(['E202']);
+    expect(diags('allow * einit * where isvsvn in 70000..3;').map((d) => d[0])).toEqual(['E202']);
+    expect(diags('subject s = uid 9..0x;').map((d) => d[0])).toEqual(['E002']);
+  });
+
   it('a one-value range is not empty', () => {
     expect(diags('subject s = gid 3..3; allow * einit * where isvprodid in 0x3..3;')).toEqual([]);
   });
