@@ -25,7 +25,7 @@ export interface ParseResult {
 }
 
 /** chevrotain's errors; all but NotAllInputParsed (which the junk rule rules out) carry the token before. */
-type SyntaxError = IRecognitionException & { previousToken?: IToken };
+type RecognitionError = IRecognitionException & { previousToken?: IToken };
 
 const STATEMENT_KEYWORDS = ['policy', 'import', 'default', 'signer', 'enclave', 'subject', 'allow', 'deny', 'neverallow'];
 
@@ -70,12 +70,12 @@ function parseOrThrow(text: string, file: string): ParseResult {
   const tokens = limitNesting(lexed.tokens, file, diagnostics);
 
   const cst = parser.parseTokens(tokens);
-  const syntaxErrors = parser.errors as SyntaxError[];
+  const syntaxErrors = parser.errors as RecognitionError[];
   const items = (cst.children.topLevel ?? []) as CstNode[];
   const starts = items.map((item) => firstToken(item)?.startOffset ?? Number.MAX_SAFE_INTEGER);
 
   // At most one syntax error per top-level item: the first. Later ones are usually its echo.
-  const errorOfItem = new Map<number, SyntaxError>();
+  const errorOfItem = new Map<number, RecognitionError>();
   for (const e of syntaxErrors) {
     const anchor = isRealToken(e.previousToken) ? e.previousToken : isRealToken(e.token) ? e.token : undefined;
     const index = anchor === undefined ? items.length - 1 : itemAt(starts, anchor.startOffset);
@@ -170,7 +170,7 @@ function hasOffsetIn(sorted: number[], from: number, to: number): boolean {
   return lo < sorted.length && sorted[lo] < to;
 }
 
-function syntaxDiagnostic(e: SyntaxError, file: string): Diagnostic {
+function syntaxDiagnostic(e: RecognitionError, file: string): Diagnostic {
   const found = e.token;
   const previous = e.previousToken;
   // A missing `;` (or anything missing at the end of the file) belongs just after the last token,
