@@ -1,11 +1,33 @@
 // The embedded evaluator (SPEC 5 and 7): answers "may this subject EINIT this enclave, on this
 // path?" from a loaded table. `decide` never throws; anything it cannot read is a deny.
+//
+// The hot path allocates nothing: requests are read into fields of the evaluator, decisions
+// are frozen objects built once per rule, and the table is flat typed arrays (table.ts).
+// A subject handle carries its atom and class bits, computed once; a plain subject is matched
+// lazily, only as far as the rules the request reaches ask about it.
 import { readFileSync } from 'node:fs';
-import { Cmp, loadTable, Op, VIA_HOST, VIA_KVM, type LoadedTable } from './table.js';
-import { normalizeEnclave, normalizeSubject, checkRequestEnvelope } from './request.js';
+import {
+  ATOM_EXE_GLOB,
+  ATOM_EXE_LITERAL,
+  ATOM_GID,
+  ATOM_HOLDS,
+  ATOM_LABEL,
+  ATOM_UID,
+  Cmp,
+  findMeasurement,
+  loadTable,
+  Op,
+  RULE_ALLOW,
+  RULE_HOST,
+  RULE_KVM,
+  type LoadedTable,
+} from './table.js';
+import { readEnclave, readEnvelope, readSubject, normalizeSubject, type EnclaveSink, type EnvelopeSink, type MeasurementLookup } from './request.js';
 import { PROVISION_DEVICE, type Decision, type NormalizedSubject } from './types.js';
 
 const PROVISIONKEY_BIT = 1 << 4;
+/** Class nesting deeper than this is matched eagerly rather than lazily (no deep recursion). */
+const LAZY_CLASS_DEPTH_LIMIT = 32;
 
 /**
  * A subject matched once against a table's subject classes, to stand in for `subject` in later
@@ -50,21 +72,36 @@ const PROVISION_DENIAL = frozenDecision(
   `the enclave has the PROVISIONKEY attribute and the subject does not hold ${PROVISION_DEVICE}`,
 );
 
-/** The table in force plus the decisions it can give, built lazily per rule. */
+/** The table in force plus what deciding with it needs, replaced whole on a swap. */
 interface State {
-  table: LoadedTable;
-  ruleDecisions: (Decision | undefined)[];
-  defaultDecision: Decision;
-  stack: Uint8Array;
+  readonly table: LoadedTable;
+  readonly ruleDecisions: (Decision | undefined)[];
+  readonly defaultDecision: Decision;
+  /** Evaluation stack, big enough for the deepest nesting of class programs inside a condition. */
+  readonly stack: Uint8Array;
+  /** Lazy matching of a plain subject: an entry is valid when its stamp equals the request's. */
+  readonly atomStamp: Int32Array;
+  readonly atomValue: Uint8Array;
+  readonly classStamp: Int32Array;
+  readonly classValue: Uint8Array;
+  readonly lazy: boolean;
+  readonly lookup: MeasurementLookup;
 }
 
 function makeState(table: LoadedTable): State {
   const d = table.json.default;
+  const classCount = table.classPrograms.length;
   return {
     table,
     ruleDecisions: new Array(table.json.rules.length),
     defaultDecision: frozenDecision(d.effect, 'default', d.audit, `no rule matched; the policy's default is ${d.effect}`),
-    stack: new Uint8Array(table.maxStack + 1),
+    stack: new Uint8Array((table.maxStack + 1) * (table.classDepth + 2)),
+    atomStamp: new Int32Array(table.atomCount),
+    atomValue: new Uint8Array(table.atomCount),
+    classStamp: new Int32Array(classCount),
+    classValue: new Uint8Array(classCount),
+    lazy: table.classDepth <= LAZY_CLASS_DEPTH_LIMIT,
+    lookup: (text) => findMeasurement(table, text),
   };
 }
 
@@ -72,13 +109,26 @@ export class Evaluator {
   private state: State;
 
   // The request being decided, kept in fields so the hot path allocates nothing.
-  private prodid = 0;
-  private svn = 0;
-  private attrs = 0;
+  private readonly envelope: EnvelopeSink = { via: 'host', subject: undefined, enclave: undefined };
+  private readonly enclave: EnclaveSink = {
+    mrenclave: '',
+    mrsigner: '',
+    isvprodid: 0,
+    isvsvn: 0,
+    attributeBits: 0,
+    attributesHex: '',
+    signerIndex: -1,
+    enclaveIndex: -1,
+  };
+  private readonly plainSubject: NormalizedSubject = { exe: '', uid: 0, gid: 0, label: undefined, holds: [] };
+  /** The subject being matched lazily (a plain request), when `atomBits` is null. */
+  private subject: NormalizedSubject = this.plainSubject;
+  private stamp = 0;
   private signerId = -1;
   private enclaveId = -1;
-  private atoms: Uint8Array = EMPTY;
-  private classes: Uint8Array = EMPTY;
+  /** A handle's bits, or null while a plain subject is matched lazily. */
+  private atomBits: Uint8Array | null = null;
+  private classBits: Uint8Array | null = null;
 
   private constructor(table: LoadedTable) {
     this.state = makeState(table);
@@ -110,14 +160,16 @@ export class Evaluator {
 
   /** Validates and matches a subject once. Never throws: an invalid subject gives a handle whose requests are denied. */
   resolveSubject(subject: unknown): SubjectHandle {
-    let handle: SubjectHandle;
-    try {
-      const checked = normalizeSubject(subject);
-      handle = checked.ok ? new SubjectHandle(checked.subject, undefined) : new SubjectHandle(undefined, checked.reason);
-    } catch {
-      handle = new SubjectHandle(undefined, 'subject could not be read');
+    const checked = normalizeSubject(subject);
+    const handle = checked.ok ? new SubjectHandle(checked.subject, undefined) : new SubjectHandle(undefined, checked.reason);
+    if (handle.subject !== undefined) {
+      try {
+        this.matchSubject(handle, this.state);
+      } catch {
+        // Only a bug can get here; the handle stays unmatched and decide() will try again, and deny if it fails.
+        handle.table = undefined;
+      }
     }
-    if (handle.subject !== undefined) this.matchSubject(handle, this.state.table);
     return handle;
   }
 
@@ -133,50 +185,54 @@ export class Evaluator {
   private decideUnsafe(request: unknown): Decision {
     const state = this.state;
     const table = state.table;
-    const envelope = checkRequestEnvelope(request);
-    if (!envelope.ok) return invalid(envelope.reason);
-    let handle: SubjectHandle;
-    if (envelope.subject instanceof SubjectHandle) {
-      handle = envelope.subject;
-      if (handle.subject === undefined) return invalid(handle.error ?? 'invalid subject');
-      if (handle.table !== table) this.matchSubject(handle, table);
+    const envelopeProblem = readEnvelope(request, this.envelope);
+    if (envelopeProblem !== undefined) return invalid(envelopeProblem);
+
+    const rawSubject = this.envelope.subject;
+    let holdsProvision: boolean;
+    if (rawSubject instanceof SubjectHandle) {
+      if (rawSubject.subject === undefined) return invalid(rawSubject.error ?? 'invalid subject');
+      if (rawSubject.table !== table) this.matchSubject(rawSubject, state);
+      this.atomBits = rawSubject.atomBits;
+      this.classBits = rawSubject.classBits;
+      holdsProvision = rawSubject.holdsProvision;
     } else {
-      const checked = normalizeSubject(envelope.subject);
-      if (!checked.ok) return invalid(checked.reason);
-      handle = new SubjectHandle(checked.subject, undefined);
-      this.matchSubject(handle, table);
+      const subjectProblem = readSubject(rawSubject, this.plainSubject);
+      if (subjectProblem !== undefined) return invalid(subjectProblem);
+      this.subject = this.plainSubject;
+      holdsProvision = this.plainSubject.holds.includes(PROVISION_DEVICE);
+      if (state.lazy) {
+        this.atomBits = null;
+        this.classBits = null;
+        this.nextStamp();
+      } else {
+        this.matchEagerly(state);
+      }
     }
 
-    const enclave = normalizeEnclave(envelope.enclave);
-    if (!enclave.ok) return invalid(enclave.reason);
-    const e = enclave.enclave;
-    const viaBit = envelope.via === 'kvm' ? VIA_KVM : VIA_HOST;
+    const enclaveProblem = readEnclave(this.envelope.enclave, this.enclave, state.lookup);
+    if (enclaveProblem !== undefined) return invalid(enclaveProblem);
+    const e = this.enclave;
+    const viaFlag = this.envelope.via === 'kvm' ? RULE_KVM : RULE_HOST;
+    this.signerId = e.signerIndex;
+    this.enclaveId = e.enclaveIndex;
 
-    this.prodid = e.isvprodid;
-    this.svn = e.isvsvn;
-    this.attrs = e.attributeBits;
-    this.signerId = table.measurementIndex.get(e.mrsigner) ?? -1;
-    this.enclaveId = table.measurementIndex.get(e.mrenclave) ?? -1;
-    this.atoms = handle.atomBits;
-    this.classes = handle.classBits;
-
-    let rule = this.firstMatch(
-      this.signerId >= 0 ? table.signerDeny.get(this.signerId) : undefined,
-      this.enclaveId >= 0 ? table.enclaveDeny.get(this.enclaveId) : undefined,
-      table.anyDeny,
-      viaBit,
-    );
-    if (rule < 0) {
-      rule = this.firstMatch(
-        this.signerId >= 0 ? table.signerAllow.get(this.signerId) : undefined,
-        this.enclaveId >= 0 ? table.enclaveAllow.get(this.enclaveId) : undefined,
-        table.anyAllow,
-        viaBit,
-      );
-    }
+    const signerAt = this.signerId >= 0 ? table.signerPosting[this.signerId] : -1;
+    const enclaveAt = this.enclaveId >= 0 ? table.enclavePosting[this.enclaveId] : -1;
+    let rule = this.firstMatch(signerAt, enclaveAt, table.anyPosting, viaFlag, false);
+    if (rule < 0) rule = this.firstMatch(signerAt, enclaveAt, table.anyPosting, viaFlag, true);
     const decision = rule >= 0 ? this.ruleDecision(rule) : state.defaultDecision;
-    if (decision.decision === 'allow' && (this.attrs & PROVISIONKEY_BIT) !== 0 && !handle.holdsProvision) return PROVISION_DENIAL;
+    if (decision.decision === 'allow' && (e.attributeBits & PROVISIONKEY_BIT) !== 0 && !holdsProvision) return PROVISION_DENIAL;
     return decision;
+  }
+
+  private nextStamp(): void {
+    if (this.stamp === 0x7fffffff) {
+      this.state.atomStamp.fill(0);
+      this.state.classStamp.fill(0);
+      this.stamp = 0;
+    }
+    this.stamp++;
   }
 
   private ruleDecision(rule: number): Decision {
@@ -189,55 +245,98 @@ export class Evaluator {
     return made;
   }
 
-  /** The lowest rule index in the union of three ascending lists that matches the current request, or -1. */
-  private firstMatch(a: Int32Array | undefined, b: Int32Array | undefined, c: Int32Array, viaBit: number): number {
-    const la = a === undefined ? 0 : a.length;
-    const lb = b === undefined ? 0 : b.length;
-    const lc = c.length;
-    let i = 0;
-    let j = 0;
-    let k = 0;
+  /**
+   * The lowest-numbered rule of one effect that matches the current request, among the union of
+   * up to three posting records (the request's MRSIGNER, its MRENCLAVE, and `*`), or -1.
+   */
+  private firstMatch(signerAt: number, enclaveAt: number, anyAt: number, viaFlag: number, allow: boolean): number {
+    const pool = this.state.table.postingPool;
+    // Each record is `denyCount, deny…, allowCount, allow…`: find the [start, end) of the wanted list.
+    let a = 0;
+    let aEnd = 0;
+    if (signerAt >= 0) {
+      a = allow ? signerAt + 1 + pool[signerAt] : signerAt;
+      aEnd = a + 1 + pool[a];
+      a++;
+    }
+    let b = 0;
+    let bEnd = 0;
+    if (enclaveAt >= 0) {
+      b = allow ? enclaveAt + 1 + pool[enclaveAt] : enclaveAt;
+      bEnd = b + 1 + pool[b];
+      b++;
+    }
+    let c = allow ? anyAt + 1 + pool[anyAt] : anyAt;
+    const cEnd = c + 1 + pool[c];
+    c++;
     for (;;) {
       let r = 0x7fffffff;
-      if (i < la && a![i] < r) r = a![i];
-      if (j < lb && b![j] < r) r = b![j];
-      if (k < lc && c[k] < r) r = c[k];
+      if (a < aEnd && pool[a] < r) r = pool[a];
+      if (b < bEnd && pool[b] < r) r = pool[b];
+      if (c < cEnd && pool[c] < r) r = pool[c];
       if (r === 0x7fffffff) return -1;
-      if (i < la && a![i] === r) i++;
-      if (j < lb && b![j] === r) j++;
-      if (k < lc && c[k] === r) k++;
-      if (this.ruleMatches(r, viaBit)) return r;
+      if (a < aEnd && pool[a] === r) a++;
+      if (b < bEnd && pool[b] === r) b++;
+      if (c < cEnd && pool[c] === r) c++;
+      if (this.ruleMatches(r, viaFlag)) return r;
     }
   }
 
-  private ruleMatches(rule: number, viaBit: number): boolean {
-    const table = this.state.table;
-    if ((table.ruleVia[rule] & viaBit) === 0) return false;
-    const subjects = table.ruleSubjects[rule];
-    if (subjects !== null) {
+  private ruleMatches(rule: number, viaFlag: number): boolean {
+    const pool = this.state.table.rulePool;
+    let at = this.state.table.ruleStart[rule];
+    if ((pool[at] & viaFlag) === 0) return false;
+    const subjectCount = pool[at + 1];
+    at += 2;
+    if (subjectCount > 0) {
       let any = false;
-      for (let i = 0; i < subjects.length; i++) {
-        if (this.classes[subjects[i]] === 1) {
+      for (let i = 0; i < subjectCount; i++) {
+        if (this.classBit(pool[at + i]) === 1) {
           any = true;
           break;
         }
       }
       if (!any) return false;
+      at += subjectCount;
     }
-    const cond = table.ruleCond[rule];
-    return cond === null || this.run(cond);
+    const condLength = pool[at];
+    return condLength === 0 || this.run(pool, at + 1, at + 1 + condLength, 0) === 1;
   }
 
-  /** Runs a postfix program (table.ts `Op`) against the current request. */
-  private run(program: Int32Array): boolean {
+  private classBit(c: number): number {
+    if (this.classBits !== null) return this.classBits[c];
+    const state = this.state;
+    if (state.classStamp[c] !== this.stamp) {
+      const program = state.table.classPrograms[c];
+      // Nested lazily matched classes use the stack above the caller's part of it.
+      state.classValue[c] = this.run(program, 0, program.length, this.depth);
+      state.classStamp[c] = this.stamp;
+    }
+    return state.classValue[c];
+  }
+
+  private atomBit(atom: number): number {
+    if (this.atomBits !== null) return this.atomBits[atom];
+    const state = this.state;
+    if (state.atomStamp[atom] !== this.stamp) {
+      state.atomValue[atom] = matchAtom(state.table, atom, this.subject);
+      state.atomStamp[atom] = this.stamp;
+    }
+    return state.atomValue[atom];
+  }
+
+  /** Where the next nested program's part of the stack begins. */
+  private depth = 0;
+
+  /** Runs a postfix program (table.ts `Op`) held in `code[start…end)` against the current request; returns 0 or 1. */
+  private run(code: Int32Array, start: number, end: number, base: number): number {
     const stack = this.state.stack;
-    const table = this.state.table;
-    let sp = 0;
-    let pc = 0;
-    const end = program.length;
+    const sets = this.state.table.sets;
+    const e = this.enclave;
+    let sp = base;
+    let pc = start;
     while (pc < end) {
-      const op = program[pc];
-      switch (op) {
+      switch (code[pc]) {
         case Op.FALSE:
           stack[sp++] = 0;
           pc += 1;
@@ -261,76 +360,95 @@ export class Evaluator {
           pc += 1;
           break;
         case Op.PRODID_CMP:
-          stack[sp++] = compare(this.prodid, program[pc + 1], program[pc + 2]);
+          stack[sp++] = compare(e.isvprodid, code[pc + 1], code[pc + 2]);
           pc += 3;
           break;
         case Op.SVN_CMP:
-          stack[sp++] = compare(this.svn, program[pc + 1], program[pc + 2]);
+          stack[sp++] = compare(e.isvsvn, code[pc + 1], code[pc + 2]);
           pc += 3;
           break;
         case Op.PRODID_IN:
-          stack[sp++] = this.prodid >= program[pc + 1] && this.prodid <= program[pc + 2] ? 1 : 0;
+          stack[sp++] = e.isvprodid >= code[pc + 1] && e.isvprodid <= code[pc + 2] ? 1 : 0;
           pc += 3;
           break;
         case Op.SVN_IN:
-          stack[sp++] = this.svn >= program[pc + 1] && this.svn <= program[pc + 2] ? 1 : 0;
+          stack[sp++] = e.isvsvn >= code[pc + 1] && e.isvsvn <= code[pc + 2] ? 1 : 0;
           pc += 3;
           break;
         case Op.ATTR:
-          stack[sp++] = (this.attrs >>> program[pc + 1]) & 1;
+          stack[sp++] = (e.attributeBits >>> code[pc + 1]) & 1;
           pc += 2;
           break;
         case Op.SIGNER_IN:
-          stack[sp++] = this.signerId >= 0 && table.sets[program[pc + 1]].has(this.signerId) ? 1 : 0;
+          stack[sp++] = this.signerId >= 0 && sets[code[pc + 1]].has(this.signerId) ? 1 : 0;
           pc += 2;
           break;
         case Op.ENCLAVE_IN:
-          stack[sp++] = this.enclaveId >= 0 && table.sets[program[pc + 1]].has(this.enclaveId) ? 1 : 0;
+          stack[sp++] = this.enclaveId >= 0 && sets[code[pc + 1]].has(this.enclaveId) ? 1 : 0;
           pc += 2;
           break;
         case Op.ATOM:
-          stack[sp++] = this.atoms[program[pc + 1]];
+          stack[sp++] = this.atomBit(code[pc + 1]);
           pc += 2;
           break;
-        case Op.CLASS:
-          stack[sp++] = this.classes[program[pc + 1]];
+        case Op.CLASS: {
+          const saved = this.depth;
+          this.depth = sp;
+          const bit = this.classBit(code[pc + 1]);
+          this.depth = saved;
+          stack[sp++] = bit;
           pc += 2;
           break;
+        }
         default:
           // loadTable rejects unknown opcodes; reaching here is a bug, and a bug must not allow.
-          throw new Error(`unknown opcode ${op}`);
+          throw new Error(`unknown opcode ${code[pc]}`);
       }
     }
-    return stack[0] === 1;
+    return stack[base];
   }
 
-  /** Computes a subject's atom and class bits for a table. */
-  private matchSubject(handle: SubjectHandle, table: LoadedTable): void {
-    const subject = handle.subject!;
+  /** Computes a handle's atom and class bits for the table of `state`. */
+  private matchSubject(handle: SubjectHandle, state: State): void {
+    const saved = this.subject;
+    this.subject = handle.subject!;
+    this.matchEagerly(state);
+    this.subject = saved;
+    handle.atomBits = this.atomBits!;
+    handle.classBits = this.classBits!;
+    handle.table = state.table;
+  }
+
+  /** Matches `this.subject` against every atom, then every class in order; leaves the bits in `atomBits`/`classBits`. */
+  private matchEagerly(state: State): void {
+    const table = state.table;
     const atoms = new Uint8Array(table.atomCount);
-    const exact = table.exeExact.get(subject.exe);
-    if (exact !== undefined) for (const a of exact) atoms[a] = 1;
-    for (const g of table.exeGlobs) if (g.matcher.matches(subject.exe)) atoms[g.atom] = 1;
-    if (subject.label !== undefined) for (const g of table.labelGlobs) if (g.matcher.matches(subject.label)) atoms[g.atom] = 1;
-    for (const device of subject.holds) {
-      const list = table.holds.get(device);
-      if (list !== undefined) for (const a of list) atoms[a] = 1;
-    }
-    for (const r of table.uidRanges) if (subject.uid >= r.lo && subject.uid <= r.hi) atoms[r.atom] = 1;
-    for (const r of table.gidRanges) if (subject.gid >= r.lo && subject.gid <= r.hi) atoms[r.atom] = 1;
-
+    for (let i = 0; i < atoms.length; i++) atoms[i] = matchAtom(table, i, this.subject);
     const classes = new Uint8Array(table.classPrograms.length);
-    const savedAtoms = this.atoms;
-    const savedClasses = this.classes;
-    this.atoms = atoms;
-    this.classes = classes;
-    for (let i = 0; i < classes.length; i++) classes[i] = this.run(table.classPrograms[i]) ? 1 : 0;
-    this.atoms = savedAtoms;
-    this.classes = savedClasses;
+    this.atomBits = atoms;
+    this.classBits = classes;
+    // Classes come in dependency order, so every CLASS a program reads is already computed.
+    for (let i = 0; i < classes.length; i++) classes[i] = this.run(table.classPrograms[i], 0, table.classPrograms[i].length, 0);
+  }
+}
 
-    handle.atomBits = atoms;
-    handle.classBits = classes;
-    handle.table = table;
+/** Whether a subject satisfies one subject atom: 0 or 1. */
+function matchAtom(table: LoadedTable, atom: number, subject: NormalizedSubject): number {
+  switch (table.atomKind[atom]) {
+    case ATOM_EXE_LITERAL:
+      return subject.exe === table.atomText[atom] ? 1 : 0;
+    case ATOM_EXE_GLOB:
+      return table.atomMatcher[atom]!.matches(subject.exe) ? 1 : 0;
+    case ATOM_LABEL:
+      return subject.label !== undefined && table.atomMatcher[atom]!.matches(subject.label) ? 1 : 0;
+    case ATOM_HOLDS:
+      return subject.holds.includes(table.atomText[atom]!) ? 1 : 0;
+    case ATOM_UID:
+      return subject.uid >= table.atomLo[atom] && subject.uid <= table.atomHi[atom] ? 1 : 0;
+    case ATOM_GID:
+      return subject.gid >= table.atomLo[atom] && subject.gid <= table.atomHi[atom] ? 1 : 0;
+    default:
+      throw new Error(`unknown atom kind ${table.atomKind[atom]}`);
   }
 }
 

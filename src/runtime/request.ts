@@ -309,16 +309,34 @@ export function normalizeEnclave(raw: unknown): EnclaveCheck {
   return reason === undefined ? { ok: true, enclave: out } : invalid(reason);
 }
 
-/** `normalizeEnclave` without allocating: fills `out` and returns undefined, or returns why the enclave is invalid. Never throws. */
-export function readEnclave(raw: unknown, out: NormalizedEnclave): string | undefined {
+/**
+ * Finds a string among measurements already known to be valid lower-case hex (a table's):
+ * their index, or -1. It must accept any string, valid or not.
+ */
+export type MeasurementLookup = (text: string) => number;
+
+/** What `readEnclave` fills when given a lookup: the enclave, and where its measurements are in the lookup's list. */
+export interface EnclaveSink extends NormalizedEnclave {
+  signerIndex: number;
+  enclaveIndex: number;
+}
+
+/**
+ * `normalizeEnclave` without allocating: fills `out` and returns undefined, or returns why the
+ * enclave is invalid. Never throws. With a `lookup`, it also fills `out.signerIndex` and
+ * `out.enclaveIndex`, and a measurement the lookup knows needs no further validation.
+ */
+export function readEnclave(raw: unknown, out: NormalizedEnclave): string | undefined;
+export function readEnclave(raw: unknown, out: EnclaveSink, lookup: MeasurementLookup): string | undefined;
+export function readEnclave(raw: unknown, out: NormalizedEnclave | EnclaveSink, lookup?: MeasurementLookup): string | undefined {
   try {
-    return enclaveInto(raw, out);
+    return enclaveInto(raw, out, lookup);
   } catch (error) {
     return `enclave could not be read (${messageOf(error)})`;
   }
 }
 
-function enclaveInto(raw: unknown, out: NormalizedEnclave): string | undefined {
+function enclaveInto(raw: unknown, out: NormalizedEnclave | EnclaveSink, lookup: MeasurementLookup | undefined): string | undefined {
   if (!isRecord(raw)) return `enclave must be an object (found ${describe(raw)})`;
   let mrenclaveRaw: unknown;
   let mrsignerRaw: unknown;
@@ -362,13 +380,22 @@ function enclaveInto(raw: unknown, out: NormalizedEnclave): string | undefined {
     const outcome = sigstructEnclave(sigstruct);
     if (!outcome.ok) return outcome.reason;
     Object.assign(out, outcome.enclave);
+    if (lookup !== undefined) {
+      (out as EnclaveSink).signerIndex = lookup(out.mrsigner);
+      (out as EnclaveSink).enclaveIndex = lookup(out.mrenclave);
+    }
     return undefined;
   }
 
-  const mrenclave = measurementOf(mrenclaveRaw);
+  const mrenclave = measurementOf(mrenclaveRaw, lookup);
   if (mrenclave === undefined) return measurementReason('enclave.mrenclave', mrenclaveRaw);
-  const mrsigner = measurementOf(mrsignerRaw);
+  const enclaveIndex = foundIndex;
+  const mrsigner = measurementOf(mrsignerRaw, lookup);
   if (mrsigner === undefined) return measurementReason('enclave.mrsigner', mrsignerRaw);
+  if (lookup !== undefined) {
+    (out as EnclaveSink).signerIndex = foundIndex;
+    (out as EnclaveSink).enclaveIndex = enclaveIndex;
+  }
   if (!isUint(isvprodid, MAX_UINT16)) return intReason('enclave.isvprodid', isvprodid, MAX_UINT16);
   if (!isUint(isvsvn, MAX_UINT16)) return intReason('enclave.isvsvn', isvsvn, MAX_UINT16);
 
@@ -424,15 +451,37 @@ function isHexDigit(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 }
 
-// Fixed-length, anchored, one character class: linear, and faster than a loop over charCodeAt.
-const LOWER_HEX_64 = /^[0-9a-f]{64}$/;
-const ANY_CASE_HEX_64 = /^[0-9a-fA-F]{64}$/;
+// 1: a lower-case hex digit, 2: an upper-case one, 0: anything else (indexed by char code < 128).
+const HEX_CLASS = new Uint8Array(128);
+for (let c = 0x30; c <= 0x39; c++) HEX_CLASS[c] = 1;
+for (let c = 0x61; c <= 0x66; c++) HEX_CLASS[c] = 1;
+for (let c = 0x41; c <= 0x46; c++) HEX_CLASS[c] = 2;
 
-/** 64 hex digits in any case → lower case; anything else → undefined. */
-function measurementOf(value: unknown): string | undefined {
+/** The lookup index of the last measurement `measurementOf` read (-1: unknown, or no lookup). */
+let foundIndex = -1;
+
+/**
+ * 64 hex digits in any case → lower case; anything else → undefined. A string the lookup knows
+ * is valid already; any other is checked with a plain loop (this runs twice per decision).
+ */
+function measurementOf(value: unknown, lookup: MeasurementLookup | undefined): string | undefined {
+  foundIndex = -1;
   if (typeof value !== 'string' || value.length !== 64) return undefined;
-  if (LOWER_HEX_64.test(value)) return value;
-  return ANY_CASE_HEX_64.test(value) ? value.toLowerCase() : undefined;
+  if (lookup !== undefined) {
+    foundIndex = lookup(value);
+    if (foundIndex >= 0) return value;
+  }
+  let seen = 0;
+  for (let i = 0; i < 64; i++) {
+    const c = value.charCodeAt(i);
+    const kind = c < 128 ? HEX_CLASS[c] : 0;
+    if (kind === 0) return undefined;
+    seen |= kind;
+  }
+  if (seen === 1) return value;
+  const lower = value.toLowerCase();
+  if (lookup !== undefined) foundIndex = lookup(lower);
+  return lower;
 }
 
 function measurementReason(field: string, value: unknown): string {

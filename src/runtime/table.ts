@@ -70,39 +70,85 @@ export const OPERAND_COUNT: readonly number[] = [0, 0, 0, 0, 0, 2, 2, 2, 2, 1, 1
 /** Stack effect of each opcode (pushes minus pops). */
 const STACK_EFFECT: readonly number[] = [1, 1, -1, -1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1];
 
-export const VIA_HOST = 1;
-export const VIA_KVM = 2;
-
 // ---- loaded form -------------------------------------------------------------------------
 
-/** A loaded, verified table: flat arrays and hash maps, ready for the evaluator. */
+export const ATOM_EXE_LITERAL = 0;
+export const ATOM_EXE_GLOB = 1;
+export const ATOM_LABEL = 2;
+export const ATOM_HOLDS = 3;
+export const ATOM_UID = 4;
+export const ATOM_GID = 5;
+
+/** Flags word of a rule record. */
+export const RULE_ALLOW = 1;
+export const RULE_HOST = 2;
+export const RULE_KVM = 4;
+
+/**
+ * A loaded, verified table, laid out for the evaluator: flat typed arrays, so that deciding
+ * touches a few contiguous runs of memory and allocates nothing.
+ */
 export interface LoadedTable {
   readonly json: TableJson;
-  readonly measurementIndex: Map<string, number>;
+  /** Open-addressing hash of `measurements` on their first 8 hex digits: slot → measurement index + 1, 0 empty. */
+  readonly measurementSlots: Int32Array;
+  readonly measurementMask: number;
   readonly sets: readonly Set<number>[];
-  // subject atoms
+  // subject atoms, as parallel arrays
   readonly atomCount: number;
-  /** Exact exe paths (globs without metacharacters) → atoms. */
-  readonly exeExact: Map<string, number[]>;
-  readonly exeGlobs: readonly { atom: number; matcher: GlobMatcher }[];
-  readonly labelGlobs: readonly { atom: number; matcher: GlobMatcher }[];
-  readonly holds: Map<string, number[]>;
-  readonly uidRanges: readonly { atom: number; lo: number; hi: number }[];
-  readonly gidRanges: readonly { atom: number; lo: number; hi: number }[];
+  readonly atomKind: Uint8Array;
+  /** The literal exe path (ATOM_EXE_LITERAL) or device path (ATOM_HOLDS). */
+  readonly atomText: readonly (string | null)[];
+  readonly atomMatcher: readonly (GlobMatcher | null)[];
+  readonly atomLo: Float64Array;
+  readonly atomHi: Float64Array;
   readonly classPrograms: readonly Int32Array[];
-  // rules, as parallel arrays
-  readonly ruleVia: Uint8Array;
-  readonly ruleSubjects: readonly (Int32Array | null)[];
-  readonly ruleCond: readonly (Int32Array | null)[];
-  readonly ruleAllow: Uint8Array;
-  /** Per measurement index: the rules keyed on it as a signer, split by effect, ascending. */
-  readonly signerDeny: Map<number, Int32Array>;
-  readonly signerAllow: Map<number, Int32Array>;
-  readonly enclaveDeny: Map<number, Int32Array>;
-  readonly enclaveAllow: Map<number, Int32Array>;
-  readonly anyDeny: Int32Array;
-  readonly anyAllow: Int32Array;
+  /**
+   * How deeply class programs nest through CLASS references (1: no references). Deep nesting is
+   * matched eagerly, so that lazy matching never recurses far.
+   */
+  readonly classDepth: number;
+  /**
+   * Rule records, concatenated: `flags, subjectCount, subject…, condLength, cond…`.
+   * `ruleStart[r]` is where rule r's record begins.
+   */
+  readonly rulePool: Int32Array;
+  readonly ruleStart: Int32Array;
+  /**
+   * Posting records, concatenated: `denyCount, rule…, allowCount, rule…`, rules ascending.
+   * `signerPosting[m]` / `enclavePosting[m]` is where measurement m's record begins, or -1;
+   * `anyPosting` is the record of rules whose object part is `*`.
+   */
+  readonly postingPool: Int32Array;
+  readonly signerPosting: Int32Array;
+  readonly enclavePosting: Int32Array;
+  readonly anyPosting: number;
   readonly maxStack: number;
+}
+
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let c = 0; c < 10; c++) HEX_VALUE[0x30 + c] = c;
+for (let c = 0; c < 6; c++) HEX_VALUE[0x61 + c] = HEX_VALUE[0x41 + c] = 10 + c;
+
+/** The hash key of a measurement: its first 8 hex digits as a 32-bit integer (digests are uniform). The caller has validated the hex. */
+export function measurementKey(hex: string): number {
+  let key = 0;
+  for (let i = 0; i < 8; i++) key = (key << 4) | HEX_VALUE[hex.charCodeAt(i)];
+  return key;
+}
+
+/** Index of `hex` (64 lower-case hex digits) in the table's measurements, or -1. */
+export function findMeasurement(table: LoadedTable, hex: string): number {
+  const slots = table.measurementSlots;
+  const mask = table.measurementMask;
+  const measurements = table.json.measurements;
+  let slot = Math.imul(measurementKey(hex), 0x9e3779b1) & mask;
+  for (;;) {
+    const entry = slots[slot];
+    if (entry === 0) return -1;
+    if (measurements[entry - 1] === hex) return entry - 1;
+    slot = (slot + 1) & mask;
+  }
 }
 
 export class TableError extends Error {
@@ -213,75 +259,94 @@ function checkProgram(program: readonly number[], where: string, limits: { atoms
 
 function indexTable(table: TableJson): LoadedTable {
   const m = table.measurements;
-  const measurementIndex = new Map<string, number>();
+  let capacity = 16;
+  while (capacity < m.length * 2) capacity *= 2;
+  const measurementSlots = new Int32Array(capacity);
+  const measurementMask = capacity - 1;
   for (let i = 0; i < m.length; i++) {
     if (i > 0 && !(m[i - 1] < m[i])) fail(`measurements must be sorted and unique (at ${i})`);
-    measurementIndex.set(m[i], i);
+    let slot = Math.imul(measurementKey(m[i]), 0x9e3779b1) & measurementMask;
+    while (measurementSlots[slot] !== 0) slot = (slot + 1) & measurementMask;
+    measurementSlots[slot] = i + 1;
   }
   const sets = table.sets.map((members, i) => {
     for (const x of members) if (x >= m.length) fail(`sets[${i}] refers to measurement ${x}, which does not exist`);
     return new Set(members);
   });
 
-  const exeExact = new Map<string, number[]>();
-  const exeGlobs: { atom: number; matcher: GlobMatcher }[] = [];
-  const labelGlobs: { atom: number; matcher: GlobMatcher }[] = [];
-  const holds = new Map<string, number[]>();
-  const uidRanges: { atom: number; lo: number; hi: number }[] = [];
-  const gidRanges: { atom: number; lo: number; hi: number }[] = [];
-  const push = (map: Map<string, number[]>, key: string, atom: number) => {
-    const list = map.get(key);
-    if (list) list.push(atom);
-    else map.set(key, [atom]);
-  };
+  const atomCount = table.atoms.length;
+  const atomKind = new Uint8Array(atomCount);
+  const atomText: (string | null)[] = new Array(atomCount).fill(null);
+  const atomMatcher: (GlobMatcher | null)[] = new Array(atomCount).fill(null);
+  const atomLo = new Float64Array(atomCount);
+  const atomHi = new Float64Array(atomCount);
   table.atoms.forEach((atom, i) => {
     switch (atom.kind) {
-      case 'exe': {
-        if (isGlobLiteral(atom.glob, 'exe')) push(exeExact, globLiteralValue(atom.glob), i);
-        else exeGlobs.push({ atom: i, matcher: compileGlob(atom.glob, 'exe') });
+      case 'exe':
+        if (isGlobLiteral(atom.glob, 'exe')) {
+          atomKind[i] = ATOM_EXE_LITERAL;
+          atomText[i] = globLiteralValue(atom.glob);
+        } else {
+          atomKind[i] = ATOM_EXE_GLOB;
+          atomMatcher[i] = compileGlob(atom.glob, 'exe');
+        }
         break;
-      }
       case 'label':
-        labelGlobs.push({ atom: i, matcher: compileGlob(atom.glob, 'label') });
+        atomKind[i] = ATOM_LABEL;
+        atomMatcher[i] = compileGlob(atom.glob, 'label');
         break;
       case 'holds':
-        push(holds, atom.path, i);
+        atomKind[i] = ATOM_HOLDS;
+        atomText[i] = atom.path;
         break;
       case 'uid':
       case 'gid':
         if (atom.lo > atom.hi) fail(`atoms[${i}]: empty range ${atom.lo}..${atom.hi}`);
-        (atom.kind === 'uid' ? uidRanges : gidRanges).push({ atom: i, lo: atom.lo, hi: atom.hi });
+        atomKind[i] = atom.kind === 'uid' ? ATOM_UID : ATOM_GID;
+        atomLo[i] = atom.lo;
+        atomHi[i] = atom.hi;
         break;
     }
   });
 
   let maxStack = 1;
+  const depthOf: number[] = [];
   const classPrograms = table.classes.map((c, i) => {
-    maxStack = Math.max(maxStack, checkProgram(c.expr, `classes[${i}] (${c.name})`, { atoms: table.atoms.length, classes: i, sets: 0 }));
+    maxStack = Math.max(maxStack, checkProgram(c.expr, `classes[${i}] (${c.name})`, { atoms: atomCount, classes: i, sets: 0 }));
+    depthOf.push(1 + referencedClasses(c.expr).reduce((max, k) => Math.max(max, depthOf[k]), 0));
     return Int32Array.from(c.expr);
   });
+  const classDepth = depthOf.reduce((max, d) => Math.max(max, d), 1);
 
   const n = table.rules.length;
-  const ruleVia = new Uint8Array(n);
-  const ruleAllow = new Uint8Array(n);
-  const ruleSubjects: (Int32Array | null)[] = new Array(n);
-  const ruleCond: (Int32Array | null)[] = new Array(n);
-  const limits = { atoms: table.atoms.length, classes: table.classes.length, sets: table.sets.length };
+  const limits = { atoms: atomCount, classes: table.classes.length, sets: table.sets.length };
+  const ruleStart = new Int32Array(n);
+  const pool: number[] = [];
   for (let i = 0; i < n; i++) {
     const rule = table.rules[i];
-    ruleVia[i] = rule.via === 'host' ? VIA_HOST : rule.via === 'kvm' ? VIA_KVM : VIA_HOST | VIA_KVM;
-    ruleAllow[i] = rule.effect === 'allow' ? 1 : 0;
-    if (rule.subjects !== null) {
-      for (const c of rule.subjects) if (c >= table.classes.length) fail(`rules[${i}] (${rule.id}) refers to class ${c}, which does not exist`);
-      ruleSubjects[i] = Int32Array.from(rule.subjects);
-    } else ruleSubjects[i] = null;
-    if (rule.cond !== null) {
+    ruleStart[i] = pool.length;
+    const via = rule.via === 'host' ? RULE_HOST : rule.via === 'kvm' ? RULE_KVM : RULE_HOST | RULE_KVM;
+    pool.push((rule.effect === 'allow' ? RULE_ALLOW : 0) | via);
+    if (rule.subjects === null) pool.push(0);
+    else {
+      pool.push(rule.subjects.length);
+      for (const c of rule.subjects) {
+        if (c >= table.classes.length) fail(`rules[${i}] (${rule.id}) refers to class ${c}, which does not exist`);
+        pool.push(c);
+      }
+    }
+    if (rule.cond === null) pool.push(0);
+    else {
       maxStack = Math.max(maxStack, checkProgram(rule.cond, `rules[${i}] (${rule.id})`, limits));
-      ruleCond[i] = Int32Array.from(rule.cond);
-    } else ruleCond[i] = null;
+      pool.push(rule.cond.length);
+      for (const x of rule.cond) pool.push(x);
+    }
   }
+  const rulePool = Int32Array.from(pool);
 
-  const split = (rules: readonly number[], from: number, where: string): [Int32Array, Int32Array] => {
+  const postings: number[] = [];
+  /** Appends the posting record of `rules[from…]`, split by effect; returns where it starts. */
+  const appendPosting = (rules: readonly number[], from: number, where: string): number => {
     const deny: number[] = [];
     const allow: number[] = [];
     let last = -1;
@@ -290,49 +355,55 @@ function indexTable(table: TableJson): LoadedTable {
       if (r >= n) fail(`${where} refers to rule ${r}, which does not exist`);
       if (r <= last) fail(`${where} must list rules in ascending order without repeats`);
       last = r;
-      (ruleAllow[r] ? allow : deny).push(r);
+      ((rulePool[ruleStart[r]] & RULE_ALLOW) !== 0 ? allow : deny).push(r);
     }
-    return [Int32Array.from(deny), Int32Array.from(allow)];
+    const start = postings.length;
+    postings.push(deny.length);
+    for (const r of deny) postings.push(r);
+    postings.push(allow.length);
+    for (const r of allow) postings.push(r);
+    return start;
   };
-  const postings = (entries: number[][], name: string) => {
-    const deny = new Map<number, Int32Array>();
-    const allow = new Map<number, Int32Array>();
+  const postingIndex = (entries: number[][], name: string): Int32Array => {
+    const index = new Int32Array(m.length).fill(-1);
     for (let k = 0; k < entries.length; k++) {
       const key = entries[k][0];
       if (key >= m.length) fail(`index.${name}[${k}] is keyed on measurement ${key}, which does not exist`);
-      if (deny.has(key) || allow.has(key)) fail(`index.${name} lists measurement ${key} twice`);
-      const [d, a] = split(entries[k], 1, `index.${name}[${k}]`);
-      if (d.length > 0) deny.set(key, d);
-      if (a.length > 0) allow.set(key, a);
+      if (index[key] !== -1) fail(`index.${name} lists measurement ${key} twice`);
+      index[key] = appendPosting(entries[k], 1, `index.${name}[${k}]`);
     }
-    return [deny, allow] as const;
+    return index;
   };
-  const [signerDeny, signerAllow] = postings(table.index.signer, 'signer');
-  const [enclaveDeny, enclaveAllow] = postings(table.index.enclave, 'enclave');
-  const [anyDeny, anyAllow] = split(table.index.any, 0, 'index.any');
+  const signerPosting = postingIndex(table.index.signer, 'signer');
+  const enclavePosting = postingIndex(table.index.enclave, 'enclave');
+  const anyPosting = appendPosting(table.index.any, 0, 'index.any');
 
   return {
     json: table,
-    measurementIndex,
+    measurementSlots,
+    measurementMask,
     sets,
-    atomCount: table.atoms.length,
-    exeExact,
-    exeGlobs,
-    labelGlobs,
-    holds,
-    uidRanges,
-    gidRanges,
+    atomCount,
+    atomKind,
+    atomText,
+    atomMatcher,
+    atomLo,
+    atomHi,
     classPrograms,
-    ruleVia,
-    ruleSubjects,
-    ruleCond,
-    ruleAllow,
-    signerDeny,
-    signerAllow,
-    enclaveDeny,
-    enclaveAllow,
-    anyDeny,
-    anyAllow,
+    classDepth,
+    rulePool,
+    ruleStart,
+    postingPool: Int32Array.from(postings),
+    signerPosting,
+    enclavePosting,
+    anyPosting,
     maxStack,
   };
+}
+
+/** The classes a (checked) program refers to. */
+function referencedClasses(program: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let pc = 0; pc < program.length; pc += 1 + OPERAND_COUNT[program[pc]]) if (program[pc] === Op.CLASS) out.push(program[pc + 1]);
+  return out;
 }
