@@ -17,7 +17,7 @@ import {
   findMeasurement,
   loadTable,
   Op,
-  RULE_ALLOW,
+  RULE_BOX,
   RULE_HOST,
   RULE_KVM,
   type LoadedTable,
@@ -248,10 +248,11 @@ export class Evaluator {
   /**
    * The lowest-numbered rule of one effect that matches the current request, among the union of
    * up to three posting records (the request's MRSIGNER, its MRENCLAVE, and `*`), or -1.
+   * Entries are whole rules inline (table.ts), so each list is read in memory order.
    */
   private firstMatch(signerAt: number, enclaveAt: number, anyAt: number, viaFlag: number, allow: boolean): number {
     const pool = this.state.table.postingPool;
-    // Each record is `denyCount, deny…, allowCount, allow…`: find the [start, end) of the wanted list.
+    // A record is `denyLength, deny entries…, allowLength, allow entries…`: find [start, end) of the wanted list.
     let a = 0;
     let aEnd = 0;
     if (signerAt >= 0) {
@@ -270,24 +271,34 @@ export class Evaluator {
     const cEnd = c + 1 + pool[c];
     c++;
     for (;;) {
+      // The next rule in program order, and where its entry is.
       let r = 0x7fffffff;
-      if (a < aEnd && pool[a] < r) r = pool[a];
-      if (b < bEnd && pool[b] < r) r = pool[b];
-      if (c < cEnd && pool[c] < r) r = pool[c];
-      if (r === 0x7fffffff) return -1;
-      if (a < aEnd && pool[a] === r) a++;
-      if (b < bEnd && pool[b] === r) b++;
-      if (c < cEnd && pool[c] === r) c++;
-      if (this.ruleMatches(r, viaFlag)) return r;
+      let at = -1;
+      if (a < aEnd && pool[a] < r) {
+        r = pool[a];
+        at = a;
+      }
+      if (b < bEnd && pool[b] < r) {
+        r = pool[b];
+        at = b;
+      }
+      if (c < cEnd && pool[c] < r) {
+        r = pool[c];
+        at = c;
+      }
+      if (at < 0) return -1;
+      if (a < aEnd && pool[a] === r) a = skipEntry(pool, a);
+      if (b < bEnd && pool[b] === r) b = skipEntry(pool, b);
+      if (c < cEnd && pool[c] === r) c = skipEntry(pool, c);
+      if (this.entryMatches(pool, at + 2, viaFlag)) return r;
     }
   }
 
-  private ruleMatches(rule: number, viaFlag: number): boolean {
-    const pool = this.state.table.rulePool;
-    let at = this.state.table.ruleStart[rule];
-    if ((pool[at] & viaFlag) === 0) return false;
-    const subjectCount = pool[at + 1];
-    at += 2;
+  /** Whether the rule entry whose flags word is at `pool[at]` matches the current request. */
+  private entryMatches(pool: Int32Array, flagsAt: number, viaFlag: number): boolean {
+    if ((pool[flagsAt] & viaFlag) === 0) return false;
+    const subjectCount = pool[flagsAt + 1];
+    let at = flagsAt + 2;
     if (subjectCount > 0) {
       let any = false;
       for (let i = 0; i < subjectCount; i++) {
@@ -298,6 +309,18 @@ export class Evaluator {
       }
       if (!any) return false;
       at += subjectCount;
+    }
+    if ((pool[flagsAt] & RULE_BOX) !== 0) {
+      const e = this.enclave;
+      const bits = e.attributeBits | 0;
+      return (
+        e.isvprodid >= pool[at] &&
+        e.isvprodid <= pool[at + 1] &&
+        e.isvsvn >= pool[at + 2] &&
+        e.isvsvn <= pool[at + 3] &&
+        (bits & pool[at + 4]) === pool[at + 4] &&
+        (bits & pool[at + 5]) === 0
+      );
     }
     const condLength = pool[at];
     return condLength === 0 || this.run(pool, at + 1, at + 1 + condLength, 0) === 1;
@@ -450,6 +473,11 @@ function matchAtom(table: LoadedTable, atom: number, subject: NormalizedSubject)
     default:
       throw new Error(`unknown atom kind ${table.atomKind[atom]}`);
   }
+}
+
+/** Where the entry after the one at `at` begins (entries are `rule, entryLength, …`). */
+function skipEntry(pool: Int32Array, at: number): number {
+  return at + 2 + pool[at + 1];
 }
 
 function compare(value: number, cmp: number, operand: number): number {

@@ -83,6 +83,8 @@ export const ATOM_GID = 5;
 export const RULE_ALLOW = 1;
 export const RULE_HOST = 2;
 export const RULE_KVM = 4;
+/** The entry's condition is a box (see `boxOf`) instead of a program. */
+export const RULE_BOX = 8;
 
 /**
  * A loaded, verified table, laid out for the evaluator: flat typed arrays, so that deciding
@@ -109,13 +111,13 @@ export interface LoadedTable {
    */
   readonly classDepth: number;
   /**
-   * Rule records, concatenated: `flags, subjectCount, subject…, condLength, cond…`.
-   * `ruleStart[r]` is where rule r's record begins.
-   */
-  readonly rulePool: Int32Array;
-  readonly ruleStart: Int32Array;
-  /**
-   * Posting records, concatenated: `denyCount, rule…, allowCount, rule…`, rules ascending.
+   * Posting records, concatenated. A record is two lists, the deny rules then the allow rules,
+   * each `length, entry…` where `length` counts the int32s of the entries that follow. An entry
+   * is a whole rule, inline, so scanning a list reads memory in order (rules ascending):
+   * `rule index, entryLength, flags, subjectCount, subject…, condition`, where `entryLength`
+   * counts the int32s after itself and the condition is either a box of six int32s (flag
+   * RULE_BOX: `prodLo, prodHi, svnLo, svnHi, attrsSet, attrsClear`, see `boxOf`) or
+   * `condLength, cond…` (condLength 0: no condition).
    * `signerPosting[m]` / `enclavePosting[m]` is where measurement m's record begins, or -1;
    * `anyPosting` is the record of rules whose object part is `*`.
    */
@@ -320,48 +322,53 @@ function indexTable(table: TableJson): LoadedTable {
 
   const n = table.rules.length;
   const limits = { atoms: atomCount, classes: table.classes.length, sets: table.sets.length };
-  const ruleStart = new Int32Array(n);
-  const pool: number[] = [];
+  /** Each rule's entry (see LoadedTable.postingPool), built once and copied into every list that holds the rule. */
+  const entries: Int32Array[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const rule = table.rules[i];
-    ruleStart[i] = pool.length;
     const via = rule.via === 'host' ? RULE_HOST : rule.via === 'kvm' ? RULE_KVM : RULE_HOST | RULE_KVM;
-    pool.push((rule.effect === 'allow' ? RULE_ALLOW : 0) | via);
-    if (rule.subjects === null) pool.push(0);
+    const entry: number[] = [i, 0, (rule.effect === 'allow' ? RULE_ALLOW : 0) | via];
+    if (rule.subjects === null) entry.push(0);
     else {
-      pool.push(rule.subjects.length);
+      entry.push(rule.subjects.length);
       for (const c of rule.subjects) {
         if (c >= table.classes.length) fail(`rules[${i}] (${rule.id}) refers to class ${c}, which does not exist`);
-        pool.push(c);
+        entry.push(c);
       }
     }
-    if (rule.cond === null) pool.push(0);
+    if (rule.cond === null) entry.push(0);
     else {
       maxStack = Math.max(maxStack, checkProgram(rule.cond, `rules[${i}] (${rule.id})`, limits));
-      pool.push(rule.cond.length);
-      for (const x of rule.cond) pool.push(x);
+      const box = boxOf(rule.cond);
+      if (box !== null) {
+        entry[2] |= RULE_BOX;
+        entry.push(...box);
+      } else {
+        entry.push(rule.cond.length);
+        for (const x of rule.cond) entry.push(x);
+      }
     }
+    entry[1] = entry.length - 2;
+    entries[i] = Int32Array.from(entry);
   }
-  const rulePool = Int32Array.from(pool);
 
-  const postings: number[] = [];
+  const postings = new GrowableInt32();
   /** Appends the posting record of `rules[from…]`, split by effect; returns where it starts. */
   const appendPosting = (rules: readonly number[], from: number, where: string): number => {
-    const deny: number[] = [];
-    const allow: number[] = [];
     let last = -1;
     for (let k = from; k < rules.length; k++) {
       const r = rules[k];
       if (r >= n) fail(`${where} refers to rule ${r}, which does not exist`);
       if (r <= last) fail(`${where} must list rules in ascending order without repeats`);
       last = r;
-      ((rulePool[ruleStart[r]] & RULE_ALLOW) !== 0 ? allow : deny).push(r);
     }
     const start = postings.length;
-    postings.push(deny.length);
-    for (const r of deny) postings.push(r);
-    postings.push(allow.length);
-    for (const r of allow) postings.push(r);
+    for (const effect of ['deny', 'allow']) {
+      const lengthAt = postings.length;
+      postings.push(0);
+      for (let k = from; k < rules.length; k++) if (table.rules[rules[k]].effect === effect) postings.append(entries[rules[k]]);
+      postings.set(lengthAt, postings.length - lengthAt - 1);
+    }
     return start;
   };
   const postingIndex = (entries: number[][], name: string): Int32Array => {
@@ -391,14 +398,124 @@ function indexTable(table: TableJson): LoadedTable {
     atomHi,
     classPrograms,
     classDepth,
-    rulePool,
-    ruleStart,
-    postingPool: Int32Array.from(postings),
+    postingPool: postings.toArray(),
     signerPosting,
     enclavePosting,
     anyPosting,
     maxStack,
   };
+}
+
+const FULL_BOX: readonly number[] = [0, 65535, 0, 65535, 0, 0];
+
+/**
+ * A condition that is a conjunction of ISVPRODID/ISVSVN intervals and (negated) attribute
+ * bits, as a box `[prodLo, prodHi, svnLo, svnHi, attrsSet, attrsClear]`: it holds when both
+ * numbers are in their intervals, every bit of attrsSet is set and every bit of attrsClear is
+ * clear. Most launch conditions have this shape, and testing a box is a few comparisons. Any
+ * other shape (`or`, `!=`, sets, subjects…) gives null, and the program is run instead.
+ */
+export function boxOf(program: readonly number[]): number[] | null {
+  type Item = number[] | null; // a box, or null for "not a box"
+  const stack: Item[] = [];
+  const interval = (lo: number, hi: number, field: 0 | 2): number[] => {
+    const box: number[] = [...FULL_BOX];
+    box[field] = lo;
+    box[field + 1] = hi;
+    return box;
+  };
+  for (let pc = 0; pc < program.length; pc += 1 + OPERAND_COUNT[program[pc]]) {
+    const op = program[pc];
+    const a = program[pc + 1];
+    const b = program[pc + 2];
+    switch (op) {
+      case Op.TRUE:
+        stack.push([...FULL_BOX]);
+        break;
+      case Op.FALSE:
+        stack.push(interval(1, 0, 0));
+        break;
+      case Op.PRODID_CMP:
+      case Op.SVN_CMP: {
+        const field = op === Op.PRODID_CMP ? 0 : 2;
+        const range: Record<number, [number, number] | null> = {
+          [Cmp.EQ]: [b, b],
+          [Cmp.NE]: null,
+          [Cmp.LT]: [0, b - 1],
+          [Cmp.LE]: [0, b],
+          [Cmp.GT]: [b + 1, 65535],
+          [Cmp.GE]: [b, 65535],
+        };
+        const r = range[a];
+        stack.push(r ? interval(r[0], r[1], field) : null);
+        break;
+      }
+      case Op.PRODID_IN:
+        stack.push(interval(a, b, 0));
+        break;
+      case Op.SVN_IN:
+        stack.push(interval(a, b, 2));
+        break;
+      case Op.ATTR: {
+        const box: number[] = [...FULL_BOX];
+        box[4] = (1 << a) >>> 0;
+        stack.push(box);
+        break;
+      }
+      case Op.NOT: {
+        const top = stack.pop()!;
+        // Only a single attribute bit negates into a box.
+        const single = top !== null && top[0] === 0 && top[1] === 65535 && top[2] === 0 && top[3] === 65535 && top[5] === 0 && top[4] !== 0 && (top[4] & (top[4] - 1)) === 0;
+        stack.push(single ? [0, 65535, 0, 65535, 0, top[4]] : null);
+        break;
+      }
+      case Op.AND: {
+        const y = stack.pop()!;
+        const x = stack.pop()!;
+        stack.push(
+          x === null || y === null
+            ? null
+            : [Math.max(x[0], y[0]), Math.min(x[1], y[1]), Math.max(x[2], y[2]), Math.min(x[3], y[3]), (x[4] | y[4]) >>> 0, (x[5] | y[5]) >>> 0],
+        );
+        break;
+      }
+      default: // OR, sets, atoms, classes
+        for (let k = 0; k < 2 && op === Op.OR; k++) stack.pop();
+        stack.push(null);
+    }
+  }
+  const result = stack.pop();
+  // attrsSet/attrsClear are stored in int32 slots; `| 0` keeps bit 31 representable.
+  return result ? result.map((x) => x | 0) : null;
+}
+
+/** An int32 array that grows by doubling, for building the posting pool without a huge JS array. */
+class GrowableInt32 {
+  private data = new Int32Array(1024);
+  length = 0;
+  private reserve(extra: number): void {
+    if (this.length + extra <= this.data.length) return;
+    let size = this.data.length * 2;
+    while (size < this.length + extra) size *= 2;
+    const grown = new Int32Array(size);
+    grown.set(this.data.subarray(0, this.length));
+    this.data = grown;
+  }
+  push(value: number): void {
+    this.reserve(1);
+    this.data[this.length++] = value;
+  }
+  append(values: Int32Array): void {
+    this.reserve(values.length);
+    this.data.set(values, this.length);
+    this.length += values.length;
+  }
+  set(at: number, value: number): void {
+    this.data[at] = value;
+  }
+  toArray(): Int32Array {
+    return this.data.slice(0, this.length);
+  }
 }
 
 /** The classes a (checked) program refers to. */

@@ -1,0 +1,73 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { boxOf, Cmp, Op } from '../../src/runtime/table.js';
+
+// A tiny independent evaluator of the enclave-only opcodes, to check boxOf against.
+function evaluate(program: number[], prodid: number, svn: number, attrs: number): boolean {
+  const stack: boolean[] = [];
+  const cmp = (x: number, c: number, v: number) => [x === v, x !== v, x < v, x <= v, x > v, x >= v][c];
+  for (let pc = 0; pc < program.length; ) {
+    const [op, a, b] = [program[pc], program[pc + 1], program[pc + 2]];
+    switch (op) {
+      case Op.TRUE: stack.push(true); pc += 1; break;
+      case Op.FALSE: stack.push(false); pc += 1; break;
+      case Op.AND: { const y = stack.pop()!; const x = stack.pop()!; stack.push(x && y); pc += 1; break; }
+      case Op.OR: { const y = stack.pop()!; const x = stack.pop()!; stack.push(x || y); pc += 1; break; }
+      case Op.NOT: stack.push(!stack.pop()!); pc += 1; break;
+      case Op.PRODID_CMP: stack.push(cmp(prodid, a, b)); pc += 3; break;
+      case Op.SVN_CMP: stack.push(cmp(svn, a, b)); pc += 3; break;
+      case Op.PRODID_IN: stack.push(prodid >= a && prodid <= b); pc += 3; break;
+      case Op.SVN_IN: stack.push(svn >= a && svn <= b); pc += 3; break;
+      case Op.ATTR: stack.push(((attrs >>> a) & 1) === 1); pc += 2; break;
+      default: throw new Error(`opcode ${op}`);
+    }
+  }
+  return stack[0];
+}
+
+function inBox(box: number[], prodid: number, svn: number, attrs: number): boolean {
+  return prodid >= box[0] && prodid <= box[1] && svn >= box[2] && svn <= box[3] && (attrs & box[4]) === box[4] && (attrs & box[5]) === 0;
+}
+
+const value = fc.oneof(fc.constantFrom(0, 1, 2, 3, 65534, 65535), fc.integer({ min: 0, max: 65535 }));
+const leaf: fc.Arbitrary<number[]> = fc.oneof(
+  fc.constant([Op.TRUE]),
+  fc.constant([Op.FALSE]),
+  fc.tuple(fc.constantFrom(Op.PRODID_CMP, Op.SVN_CMP), fc.integer({ min: Cmp.EQ, max: Cmp.GE }), value).map((t) => [...t]),
+  fc.tuple(fc.constantFrom(Op.PRODID_IN, Op.SVN_IN), value, value).map(([op, x, y]) => [op, Math.min(x, y), Math.max(x, y)]),
+  fc.constantFrom(0, 1, 2, 4, 5, 6, 7, 10).map((bit) => [Op.ATTR, bit]),
+);
+const program: fc.Arbitrary<number[]> = fc.letrec<{ p: number[] }>((tie) => ({
+  p: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    leaf,
+    fc.tuple(tie('p'), tie('p')).map(([x, y]) => [...x, ...y, Op.AND]),
+    fc.tuple(tie('p'), tie('p')).map(([x, y]) => [...x, ...y, Op.OR]),
+    tie('p').map((x) => [...x, Op.NOT]),
+  ),
+})).p;
+
+describe('SPEC 6: box conditions decide exactly like their programs', () => {
+  it('a box, when boxOf gives one, holds exactly when the program does', () => {
+    let boxes = 0;
+    fc.assert(
+      fc.property(program, fc.array(fc.tuple(value, value, fc.integer({ min: 0, max: 2047 })), { minLength: 20, maxLength: 20 }), (p, points) => {
+        const box = boxOf(p);
+        if (box === null) return;
+        boxes++;
+        for (const [prodid, svn, attrs] of points) expect(inBox(box, prodid, svn, attrs)).toBe(evaluate(p, prodid, svn, attrs));
+      }),
+      { numRuns: 3000, seed: 11 },
+    );
+    expect(boxes).toBeGreaterThan(300);
+  });
+
+  it('recognises the usual launch condition and refuses what is not a box', () => {
+    expect(boxOf([Op.PRODID_CMP, Cmp.EQ, 3, Op.SVN_CMP, Cmp.GE, 2, Op.AND])).toEqual([3, 3, 2, 65535, 0, 0]);
+    expect(boxOf([Op.ATTR, 1, Op.NOT])).toEqual([0, 65535, 0, 65535, 0, 2]);
+    expect(boxOf([Op.SVN_CMP, Cmp.NE, 2])).toBeNull();
+    expect(boxOf([Op.ATTR, 1, Op.ATTR, 2, Op.OR])).toBeNull();
+    expect(boxOf([Op.ATTR, 1, Op.ATTR, 2, Op.AND, Op.NOT])).toBeNull();
+    expect(boxOf([Op.SIGNER_IN, 0])).toBeNull();
+  });
+});
