@@ -72,12 +72,13 @@ function parseOrThrow(text: string, file: string): ParseResult {
   const cst = parser.parseTokens(tokens);
   const syntaxErrors = parser.errors as RecognitionError[];
   const items = (cst.children.topLevel ?? []) as CstNode[];
-  const starts = items.map((item) => firstToken(item)?.startOffset ?? Number.MAX_SAFE_INTEGER);
+  const firsts = items.map(firstToken);
+  const starts = firsts.map((t) => t?.startOffset ?? Number.MAX_SAFE_INTEGER);
 
   // At most one syntax error per top-level item: the first. Later ones are usually its echo.
   const errorOfItem = new Map<number, RecognitionError>();
   for (const e of syntaxErrors) {
-    const anchor = isRealToken(e.previousToken) ? e.previousToken : isRealToken(e.token) ? e.token : undefined;
+    const anchor = errorAnchor(e);
     const index = anchor === undefined ? items.length - 1 : itemAt(starts, anchor.startOffset);
     if (!errorOfItem.has(index)) errorOfItem.set(index, e);
   }
@@ -85,14 +86,19 @@ function parseOrThrow(text: string, file: string): ParseResult {
   const builder = new AstBuilder(file);
   const statements: Statement[] = [];
   const syntax: Diagnostic[] = [];
+  // Junk right after a failed statement is the rest of that statement: already reported.
   let previousFailed = false;
+  // After a syntax error, an item that starts on the same line is not reported either: it is
+  // almost always the rest of the broken statement (say, one cut in two by a stray `;`).
+  let quietLine = -1;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
     const start = starts[i];
     const next = i + 1 < items.length ? starts[i + 1] : Number.MAX_SAFE_INTEGER;
+    const quiet = firsts[i]?.startLine === quietLine;
     const statementNode = item.children.statement?.[0] as CstNode | undefined;
     const e = errorOfItem.get(i);
-    if (e !== undefined) {
+    if (e !== undefined && !quiet) {
       const errorAt = isRealToken(e.token) ? e.token.startOffset : Number.MAX_SAFE_INTEGER;
       // A syntax error after a lexical error in the same statement is most likely caused by it.
       if (!hasOffsetIn(lexed.errorOffsets, start, errorAt)) syntax.push(syntaxDiagnostic(e, file));
@@ -101,22 +107,24 @@ function parseOrThrow(text: string, file: string): ParseResult {
       const built = item.recoveredNode ? { statement: undefined, parsed: false } : builder.statement(statementNode);
       if (built.statement !== undefined) statements.push(built.statement);
       const failed = !built.parsed;
-      if (failed && e === undefined && !hasOffsetIn(lexed.errorOffsets, start, next)) {
+      if (failed && e === undefined && !quiet && !hasOffsetIn(lexed.errorOffsets, start, next)) {
         // Should not happen (a failed statement has a parser error); never drop one silently.
-        const t = firstToken(item);
+        const t = firsts[i];
         syntax.push(error(Codes.SYNTAX, t ? tokenSpan(t, file) : startSpan(file), 'this statement could not be parsed'));
       }
       previousFailed = failed;
+      quietLine = e !== undefined ? ((errorAnchor(e)?.endLine as number | undefined) ?? -1) : -1;
     } else {
-      // Junk right after a failed statement is the rest of that statement: already reported.
-      // Junk with a lexical error in it is most likely that error's doing.
+      // Junk with a lexical error in it is that error's doing.
       const junkTokens = ((item.children.junk?.[0] as CstNode | undefined)?.children.AnyToken ?? []) as IToken[];
-      const end = junkTokens.length > 0 ? (junkTokens[junkTokens.length - 1].endOffset as number) + 1 : next;
-      if (!previousFailed && e === undefined && !hasOffsetIn(lexed.errorOffsets, start, end)) {
-        const t = firstToken(item);
-        if (t !== undefined) syntax.push(junkDiagnostic(t, file));
+      const first = junkTokens[0];
+      const last = junkTokens[junkTokens.length - 1];
+      const end = last !== undefined ? (last.endOffset as number) + 1 : next;
+      if (!previousFailed && !quiet && e === undefined && first !== undefined && !hasOffsetIn(lexed.errorOffsets, start, end)) {
+        syntax.push(junkDiagnostic(first, file));
       }
       previousFailed = false;
+      quietLine = last !== undefined ? (last.endLine as number) : -1;
     }
   }
 
@@ -129,6 +137,11 @@ function parseOrThrow(text: string, file: string): ParseResult {
   // concat, not push(...): there can be more diagnostics than a call may have arguments.
   const all = diagnostics.concat(syntax, builder.diagnostics);
   return { file: { file, text, statements, comments: lexed.comments }, diagnostics: sortDiagnostics(all) };
+}
+
+/** The last token the parser consumed before an error: it places the error in a statement. */
+function errorAnchor(e: RecognitionError): IToken | undefined {
+  return isRealToken(e.previousToken) ? e.previousToken : isRealToken(e.token) ? e.token : undefined;
 }
 
 /** The first token of a CST node: children are keyed in the order they were first met. */
