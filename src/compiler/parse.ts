@@ -42,8 +42,8 @@ export function parseSource(text: string, file: string): ParseResult {
   try {
     return parseOrThrow(String(text), String(file));
   } catch (e) {
-    const name = String(file);
-    const empty: SourceFile = { file: name, text: String(text), statements: [], comments: [] };
+    const name = asString(file);
+    const empty: SourceFile = { file: name, text: asString(text), statements: [], comments: [] };
     // MAX_NESTING keeps the parser well inside Node's default stack; a caller already deep in
     // its own stack (or running with a small one) can still run out.
     if (e instanceof RangeError && /call stack/i.test(e.message)) {
@@ -52,6 +52,15 @@ export function parseSource(text: string, file: string): ParseResult {
     // Only a bug can get here; still, a caller gets a diagnostic, not an exception.
     const message = e instanceof Error ? e.message : String(e);
     return { file: empty, diagnostics: [error(Codes.SYNTAX, startSpan(name), `internal error while parsing (please report this): ${message}`)] };
+  }
+}
+
+/** For untyped callers: anything as a string, without throwing. */
+function asString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return '';
   }
 }
 

@@ -614,5 +614,7 @@ describe('robustness: parseSource never throws and always explains a dropped sta
 
   it('a non-string argument is a diagnostic, not an exception', () => {
     expect(() => parseSource(undefined as unknown as string, 'f')).not.toThrow();
+    const hostile = { toString: () => { throw new Error('no'); } };
+    expect(parseSource(hostile as unknown as string, hostile as unknown as string).diagnostics).toHaveLength(1);
   });
 });
