@@ -1,10 +1,11 @@
 // Stage 2: tokens → CST. The grammar of SPEC 3.2 as a chevrotain CstParser, and nothing else:
 // values are checked by build.ts. Built once at module load and reused.
 //
-// Error recovery: a statement with a syntax error is abandoned (chevrotain re-synchronises at
-// the top level), and a `junk` item then skips to the end of that statement: past the next `;`,
-// or up to a line that surely starts a statement (see `startsStatement`). Text that is not a
-// statement at all is also a `junk` item, which parse.ts reports once.
+// Error recovery: chevrotain may repair a statement by skipping one stray token or inserting one
+// value-less token (see canTokenTypeBeInsertedInRecovery). Otherwise the statement is abandoned
+// (chevrotain re-synchronises at the top level) and a `junk` item skips to its end: past the
+// next `;`, or up to a line that surely starts a statement (see `startsStatement`). Text that is
+// not a statement at all is also a `junk` item. parse.ts decides what of this to report.
 import { CstParser, EOF, type CstNode, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
 import { suggest } from './diagnostics.js';
 import {
@@ -118,7 +119,7 @@ export class SgxpolParser extends CstParser {
     this.input = tokens;
     this.recovering = false;
     // Recognition exceptions are control flow for chevrotain's recovery and their stack traces
-    // are never read; capturing them was most of the cost of a file full of errors.
+    // are never read: do not pay for capturing them in a file full of errors.
     const stackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     try {
