@@ -75,11 +75,13 @@ export type RulePattern = Pick<RuleDecl | NeverallowDecl, 'subjects' | 'via' | '
  * objects and the `where` condition all hold.
  */
 export function patternMatches(program: Program, pattern: RulePattern, request: NormalizedRequest): boolean {
+  // Every part is a pure test, so their order does not change the answer; the cheap ones go
+  // first so that a linear scan of a large policy stays usable as a baseline.
   return (
-    subjectsMatch(program, pattern.subjects, request.subject) &&
     request.action === 'einit' &&
     viaMatches(pattern.via === undefined ? 'any' : pattern.via.path, request.via) &&
     objectsMatch(program, pattern.objects, request.enclave) &&
+    subjectsMatch(program, pattern.subjects, request.subject) &&
     (pattern.where === undefined || condHolds(program, pattern.where, request))
   );
 }
