@@ -1,22 +1,100 @@
-// `sgxpol fmt`: reserved. The formatter (a Prettier plugin) is a later issue; until then the
-// command exists so scripts get a clear answer rather than "unknown command".
-import type { CommandSpec } from './args.js';
+// `sgxpol fmt FILE... [--check] [--write]`: the Prettier plugin's canonical layout.
+import { chmod, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { FormatterBug, formatSource, SgxpolSyntaxError } from '../format/format.js';
+import { UsageError, type CommandSpec } from './args.js';
+import { absolute, readUserFile, UserError, type CliIo } from './io.js';
+import { formatDiagnostics } from './print.js';
 
 export const fmtCommand: CommandSpec = {
   name: 'fmt',
-  summary: 'Format policy files (not yet available).',
+  summary: 'Format policy files (Prettier plugin; keeps every comment).',
   usage: ['fmt FILE... [--check] [--write]'],
-  help: `Formats .sgxpol files with the project's Prettier plugin, keeping comments.
-Not yet available in this release: it always exits 1.
+  help: `Formats .sgxpol files with the project's Prettier plugin (sgxpol/prettier), in the
+canonical layout, keeping every comment in place and in order. The file's Prettier
+configuration (.prettierrc, .editorconfig) applies, as with \`prettier\` itself.
+
+Without an option the formatted text of each FILE is printed on standard output.
+A file with errors is never formatted or changed; its errors are reported.
 
 options:
-  --check     exit 1 if a file would change
-  --write     rewrite the files in place
-  -h, --help  show this help`,
+  --check     print the files that are not formatted; change nothing
+  --write     rewrite the files that are not formatted, in place (atomically)
+  -h, --help  show this help
+
+exit status: 0 ok; 1 a file has errors, cannot be read, or (--check) is not formatted`,
   options: { check: { type: 'boolean' }, write: { type: 'boolean' } },
-  positionals: [0, Infinity],
-  async run(_args, io) {
-    io.stderr.write('sgxpol: fmt is not yet available in this version of sgxpol; no file was read or changed\n');
-    return 1;
+  positionals: [1, Infinity],
+  async run(args, io) {
+    const check = args.values.check === true;
+    const write = args.values.write === true;
+    if (check && write) throw new UsageError("use either --check or --write, not both");
+    let failed = false;
+    let unformatted = 0;
+    for (const file of args.positionals) {
+      const outcome = await formatOne(io, file);
+      if (outcome.kind === 'error') {
+        failed = true;
+        continue;
+      }
+      const changed = outcome.formatted !== outcome.original;
+      if (check) {
+        if (changed) {
+          unformatted++;
+          io.stdout.write(`${file}\n`);
+        }
+      } else if (write) {
+        if (changed) {
+          await writeAtomically(absolute(io, file), outcome.formatted);
+          io.stderr.write(`formatted ${file}\n`);
+        }
+      } else {
+        io.stdout.write(outcome.formatted);
+      }
+    }
+    if (check && unformatted > 0) io.stderr.write(`${unformatted} file${unformatted === 1 ? ' is' : 's are'} not formatted; run 'sgxpol fmt --write' on ${unformatted === 1 ? 'it' : 'them'}\n`);
+    return failed || unformatted > 0 ? 1 : 0;
   },
 };
+
+type Outcome = { kind: 'ok'; original: string; formatted: string } | { kind: 'error' };
+
+async function formatOne(io: CliIo, file: string): Promise<Outcome> {
+  let original: string;
+  try {
+    const bytes = await readUserFile(io, file, 'policy');
+    original = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (e) {
+    io.stderr.write(`sgxpol: ${e instanceof UserError ? e.message : `${file} is not valid UTF-8`}\n`);
+    return { kind: 'error' };
+  }
+  try {
+    return { kind: 'ok', original, formatted: await formatSource(original, { filepath: absolute(io, file) }) };
+  } catch (e) {
+    if (e instanceof SgxpolSyntaxError) {
+      const diagnostics = e.diagnostics.map((d) => ({ ...d, file }));
+      io.stderr.write(formatDiagnostics(diagnostics, new Map([[file, original]])));
+      io.stderr.write(`sgxpol: ${file} was not formatted: fix ${diagnostics.length === 1 ? 'the error' : 'the errors'} first\n`);
+      return { kind: 'error' };
+    }
+    if (e instanceof FormatterBug) {
+      io.stderr.write(`sgxpol: ${file}: ${e.message}\n`);
+      return { kind: 'error' };
+    }
+    throw e;
+  }
+}
+
+/** Writes next to the file, then renames over it: a reader sees the old text or the new, never half. */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    const mode = (await stat(path)).mode & 0o7777;
+    await writeFile(temporary, text, { encoding: 'utf8', mode });
+    await chmod(temporary, mode);
+    await rename(temporary, path);
+  } catch (e) {
+    await unlink(temporary).catch(() => undefined);
+    throw new UserError(`cannot write ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

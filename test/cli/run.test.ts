@@ -1,4 +1,4 @@
-// SPEC 8: the command line itself — help, version, unknown commands and options, fmt.
+// SPEC 8: the command line itself — help, version, unknown commands and options (fmt: fmt.test.ts).
 import { describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/run.js';
 import { scratch, sgxpol } from './harness.js';
@@ -85,14 +85,5 @@ describe('every command', () => {
     const r = await sgxpol(['compile', 'a.sgxpol', '-o'], { cwd });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("option '-o' needs a value");
-  });
-});
-
-describe('fmt (a later issue)', () => {
-  it('says it is not yet available and exits 1', async () => {
-    const r = await sgxpol(['fmt', 'a.sgxpol'], { cwd });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^sgxpol: fmt is not yet available/);
-    expect(r.stdout).toBe('');
   });
 });
