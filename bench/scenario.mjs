@@ -70,6 +70,28 @@ export function toSgxpol(s) {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * The scenario as policy files: a root that declares the classes and signers and imports the
+ * rules in parts of at most `rulesPerFile` rules, because one source file may not exceed 16 MiB
+ * (SPEC 10). Returns `{ name: text }`, the root named `bench.sgxpol`.
+ */
+export function toSgxpolFiles(s, rulesPerFile = 100000) {
+  const text = toSgxpol(s);
+  const lines = text.split('\n');
+  const firstRule = lines.findIndex((l) => l.startsWith('allow ') || l.startsWith('deny '));
+  const head = lines.slice(0, firstRule);
+  const rules = lines.slice(firstRule).filter((l) => l.length > 0);
+  const files = {};
+  const imports = [];
+  for (let i = 0; i * rulesPerFile < rules.length; i++) {
+    const name = `rules/part${String(i).padStart(3, '0')}.sgxpol`;
+    files[name] = rules.slice(i * rulesPerFile, (i + 1) * rulesPerFile).join('\n') + '\n';
+    imports.push(`import "${name}";`);
+  }
+  files['bench.sgxpol'] = [...head, ...imports].join('\n') + '\n';
+  return files;
+}
+
 /** A concrete subject that a class matches (or, sometimes, that no class matches). */
 function subjectFor(r, c) {
   const exe = c.exe.includes('**') ? c.exe.replace('**', 'lib/x86_64') : c.exe.replace('*', 'worker');

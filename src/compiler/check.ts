@@ -12,17 +12,22 @@ export function checkProgram(program: Program): Diagnostic[] {
     diagnostics.push(warning(Codes.DEFAULT_ALLOW, d.decl.span, '`default allow` permits every launch no rule denies; prefer `default deny` and explicit allow rules'));
   }
 
-  const seen = new Map<string, Rule>();
+  // Rules are bucketed by a cheap outline first; only rules with the same outline are compared in full.
+  const buckets = new Map<string, { rule: Rule; key?: string }[]>();
+  const fullKey = (entry: { rule: Rule; key?: string }) => (entry.key ??= ruleKey(entry.rule));
   for (const rule of program.rules) {
-    const key = ruleKey(rule);
-    const earlier = seen.get(key);
+    const outline = ruleOutline(rule);
+    const bucket = buckets.get(outline);
+    const entry: { rule: Rule; key?: string } = { rule };
+    const earlier = bucket?.find((other) => fullKey(other) === fullKey(entry))?.rule;
     if (earlier) {
       diagnostics.push(
         warning(Codes.DUPLICATE_RULE, rule.decl.span, `this rule is identical to rule ${earlier.id}, so it never decides anything`, [
           { message: 'the earlier rule', span: earlier.decl.span },
         ]),
       );
-    } else seen.set(key, rule);
+    } else if (bucket) bucket.push(entry);
+    else buckets.set(outline, [entry]);
 
     if (!canMatch(program, rule)) {
       diagnostics.push(warning(Codes.RULE_NEVER_MATCHES, rule.decl.span, `rule ${rule.id} can never match: no enclave satisfies its object part and \`where\` condition together`));
@@ -43,6 +48,17 @@ export function checkProgram(program: Program): Diagnostic[] {
     diagnostics.push(warning(Codes.NEVERALLOW_NOT_VERIFIED, neverallow.decl.span, `neverallow ${neverallow.id} is parsed but not yet verified against the policy`));
   }
   return diagnostics;
+}
+
+/** What every identical rule shares, cheaply: effect, audit, path and the names in its subject and object parts. */
+function ruleOutline(rule: Rule): string {
+  const d = rule.decl;
+  const subjects = d.subjects.kind === 'any' ? '*' : d.subjects.names.map((n) => n.text).join(',');
+  const objects =
+    d.objects.kind === 'any'
+      ? '*'
+      : d.objects.items.map((o) => `${o.objKind}:${o.target.kind === 'ref' ? o.target.name.text : o.target.value}`).join(',');
+  return `${rule.effect}|${rule.audit}|${rule.via}|${subjects}|${objects}|${d.where ? 'w' : ''}`;
 }
 
 /** A rule's content without its place: two rules with the same key are identical. */
@@ -73,6 +89,8 @@ interface Assignment {
 function canMatch(program: Program, rule: Rule): boolean {
   const decl = rule.decl;
   if (!decl.where) return true; // object sets are never empty
+  const box = boxOfCond(decl.where);
+  if (box !== null) return box.prodLo <= box.prodHi && box.svnLo <= box.svnHi && (box.set & box.clear) === 0;
   const objectValues = (object: ObjectRef): string[] => {
     if (object.target.kind === 'literal') return [object.target.value];
     return (object.objKind === 'signer' ? program.signers : program.enclaves).get(object.target.name.text)?.values ?? [];
@@ -182,6 +200,66 @@ function canMatch(program: Program, rule: Rule): boolean {
               if (matchesObjects(a) && (!decl.where || holds(decl.where, a))) return true;
             }
   return false;
+}
+
+interface Box {
+  prodLo: number;
+  prodHi: number;
+  svnLo: number;
+  svnHi: number;
+  set: number;
+  clear: number;
+}
+
+/**
+ * The usual shape of a condition — a conjunction of ISVPRODID/ISVSVN intervals and (negated)
+ * attributes — as a box of values that satisfy it; null for any other shape. Such a condition
+ * can match exactly when its box is not empty (the enclave's dimensions are independent).
+ */
+function boxOfCond(cond: Cond): Box | null {
+  switch (cond.kind) {
+    case 'and': {
+      const box: Box = { prodLo: 0, prodHi: 65535, svnLo: 0, svnHi: 65535, set: 0, clear: 0 };
+      for (const operand of cond.operands) {
+        const inner = boxOfCond(operand);
+        if (inner === null) return null;
+        box.prodLo = Math.max(box.prodLo, inner.prodLo);
+        box.prodHi = Math.min(box.prodHi, inner.prodHi);
+        box.svnLo = Math.max(box.svnLo, inner.svnLo);
+        box.svnHi = Math.min(box.svnHi, inner.svnHi);
+        box.set |= inner.set;
+        box.clear |= inner.clear;
+      }
+      return box;
+    }
+    case 'cmp':
+    case 'in': {
+      let lo: number;
+      let hi: number;
+      if (cond.kind === 'in') [lo, hi] = [cond.lo.value, cond.hi.value];
+      else {
+        const v = cond.value.value;
+        const ranges: Record<string, [number, number] | null> = { '==': [v, v], '!=': null, '<': [0, v - 1], '<=': [0, v], '>': [v + 1, 65535], '>=': [v, 65535] };
+        const range = ranges[cond.op];
+        if (range === null) return null;
+        [lo, hi] = range;
+      }
+      const box: Box = { prodLo: 0, prodHi: 65535, svnLo: 0, svnHi: 65535, set: 0, clear: 0 };
+      if (cond.field === 'isvprodid') [box.prodLo, box.prodHi] = [lo, hi];
+      else [box.svnLo, box.svnHi] = [lo, hi];
+      return box;
+    }
+    case 'attr':
+      return { prodLo: 0, prodHi: 65535, svnLo: 0, svnHi: 65535, set: 1 << ATTRIBUTE_BITS[cond.name], clear: 0 };
+    case 'not':
+      return cond.operand.kind === 'attr'
+        ? { prodLo: 0, prodHi: 65535, svnLo: 0, svnHi: 65535, set: 0, clear: 1 << ATTRIBUTE_BITS[cond.operand.name] }
+        : null;
+    case 'const':
+      return cond.value ? { prodLo: 0, prodHi: 65535, svnLo: 0, svnHi: 65535, set: 0, clear: 0 } : { prodLo: 1, prodHi: 0, svnLo: 0, svnHi: 65535, set: 0, clear: 0 };
+    default:
+      return null;
+  }
 }
 
 function subjectKey(cond: Extract<Cond, { kind: 'subjpred' | 'subject' }>): string {

@@ -4,7 +4,7 @@
 // a posting list for each measurement it names.
 import type { Cond, ObjectRef, SubjExpr, SubjPred } from './ast.js';
 import type { Program } from './ir.js';
-import { tableDigest } from '../runtime/canonical.js';
+import { sortedTableDigest } from '../runtime/canonical.js';
 import { Cmp, Op, type RuleJson, type SubjectAtomJson, type TableJson } from '../runtime/table.js';
 import { ATTRIBUTE_BITS } from '../runtime/types.js';
 
@@ -29,12 +29,12 @@ function atomOf(pred: SubjPred): SubjectAtomJson {
   switch (pred.kind) {
     case 'exe':
     case 'label':
-      return { kind: pred.kind, glob: pred.glob.value };
+      return { glob: pred.glob.value, kind: pred.kind };
     case 'holds':
       return { kind: 'holds', path: pred.path.value };
     case 'uid':
     case 'gid':
-      return { kind: pred.kind, lo: pred.lo.value, hi: pred.hi.value };
+      return { hi: pred.hi.value, kind: pred.kind, lo: pred.lo.value };
   }
 }
 
@@ -99,7 +99,7 @@ export function lowerProgram(program: Program): TableJson {
     const expr: number[] = [];
     emitSubject(cls.decl.expr, expr);
     const id = classes.length;
-    classes.push({ name, expr });
+    classes.push({ expr, name });
     classId.set(name, id);
     return id;
   };
@@ -167,7 +167,7 @@ export function lowerProgram(program: Program): TableJson {
       cond = [];
       emitCond(decl.where, cond);
     }
-    rules.push({ id: rule.id, effect: rule.effect, audit: rule.audit, via: rule.via, subjects, cond, reason: rule.because ?? null });
+    rules.push({ audit: rule.audit, cond, effect: rule.effect, id: rule.id, reason: rule.because ?? null, subjects, via: rule.via });
     if (decl.objects.kind === 'any') anyRules.push(rule.index);
     else
       for (const object of decl.objects.items) {
@@ -183,14 +183,15 @@ export function lowerProgram(program: Program): TableJson {
     formatVersion: 1,
     policy: program.policy,
     digest: '',
-    default: { effect: program.default.effect, audit: program.default.audit },
+    default: { audit: program.default.audit, effect: program.default.effect },
     measurements,
     sets: sets.items,
     atoms: atoms.items,
     classes,
     rules,
-    index: { signer: postingList(signerPostings), enclave: postingList(enclavePostings), any: anyRules },
+    index: { any: anyRules, enclave: postingList(enclavePostings), signer: postingList(signerPostings) },
   };
-  table.digest = tableDigest(table as unknown as Record<string, unknown>);
+  // Every object below is built with its keys in sorted order, so the fast digest is the canonical one.
+  table.digest = sortedTableDigest(table as unknown as Record<string, unknown>);
   return table;
 }

@@ -3,7 +3,7 @@
 // flat structures the evaluator reads. A table that fails any check is refused whole.
 import { readFileSync } from 'node:fs';
 import AjvModule from 'ajv';
-import { tableDigest } from './canonical.js';
+import { digestMatches, tableDigest } from './canonical.js';
 import { compileGlob, globLiteralValue, isGlobLiteral, type GlobMatcher } from './glob.js';
 
 // ---- JSON shape --------------------------------------------------------------------------
@@ -197,8 +197,8 @@ export function loadTable(input: unknown): LoadedTable {
     throw new TableError(`table refused: it does not match the sgxpol table schema at ${where}: ${first?.message ?? 'invalid'}`);
   }
   const table = json as TableJson;
-  const digest = tableDigest(table as unknown as Record<string, unknown>);
-  if (digest !== table.digest) {
+  if (!digestMatches(table as unknown as Record<string, unknown>)) {
+    const digest = tableDigest(table as unknown as Record<string, unknown>);
     throw new TableError(`table refused: digest mismatch (the table says ${table.digest}, its content hashes to ${digest}); it was altered or corrupted`);
   }
   return indexTable(table);

@@ -31,11 +31,11 @@ function inBox(box: number[], prodid: number, svn: number, attrs: number): boole
 
 const value = fc.oneof(fc.constantFrom(0, 1, 2, 3, 65534, 65535), fc.integer({ min: 0, max: 65535 }));
 const leaf: fc.Arbitrary<number[]> = fc.oneof(
-  fc.constant([Op.TRUE]),
-  fc.constant([Op.FALSE]),
+  fc.constant<number[]>([Op.TRUE]),
+  fc.constant<number[]>([Op.FALSE]),
   fc.tuple(fc.constantFrom(Op.PRODID_CMP, Op.SVN_CMP), fc.integer({ min: Cmp.EQ, max: Cmp.GE }), value).map((t) => [...t]),
   fc.tuple(fc.constantFrom(Op.PRODID_IN, Op.SVN_IN), value, value).map(([op, x, y]) => [op, Math.min(x, y), Math.max(x, y)]),
-  fc.constantFrom(0, 1, 2, 4, 5, 6, 7, 10).map((bit) => [Op.ATTR, bit]),
+  fc.constantFrom(0, 1, 2, 4, 5, 6, 7, 10).map((bit): number[] => [Op.ATTR, bit]),
 );
 const program: fc.Arbitrary<number[]> = fc.letrec<{ p: number[] }>((tie) => ({
   p: fc.oneof(
