@@ -1,7 +1,7 @@
 // Turning a POLICY argument into an Evaluator: either compile a `.sgxpol` root file or load a
 // compiled decision table. Shared by `eval` and `test`.
 import { dirname, extname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { compileFile, type CompileResult } from '../compiler/compile.js';
+import { compileFile, type CompileResult, type ProgressListener } from '../compiler/compile.js';
 import { Evaluator } from '../runtime/evaluator.js';
 import { absolute, assertReadableFile, MAX_TABLE_BYTES, parseUserJson, readUserFile, UserError, type CliIo } from './io.js';
 import { formatDiagnostics } from './print.js';
@@ -22,9 +22,9 @@ export function isTableFile(path: string, text: string): boolean {
  * Compiles a root policy file. A missing or unreadable root file is a UserError (one line),
  * not a diagnostic dump; everything after that is the compiler's diagnostics.
  */
-export async function compilePolicy(io: CliIo, file: string): Promise<CompileResult> {
+export async function compilePolicy(io: CliIo, file: string, onProgress?: ProgressListener): Promise<CompileResult> {
   await assertReadableFile(io, file, 'policy');
-  return compileRoot(io, file);
+  return compileRoot(io, file, onProgress);
 }
 
 /**
@@ -33,9 +33,9 @@ export async function compilePolicy(io: CliIo, file: string): Promise<CompileRes
  * them as paths that open from where the command ran — relative to the working directory,
  * or absolute when FILE was given as an absolute path.
  */
-function compileRoot(io: CliIo, file: string): CompileResult {
+function compileRoot(io: CliIo, file: string, onProgress?: ProgressListener): CompileResult {
   const rootPath = absolute(io, file);
-  const result = compileFile(rootPath);
+  const result = compileFile(rootPath, { onProgress });
   const rootDir = dirname(rootPath);
   const shown = (name: string): string => {
     const full = resolve(rootDir, name);

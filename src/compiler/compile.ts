@@ -7,9 +7,17 @@ import { lowerProgram } from './lower.js';
 import { resolveProgram, type RootInput } from './resolve.js';
 import type { TableJson } from '../runtime/table.js';
 
+/** A stage of compilation, reported to `onProgress` as it starts (and, for long stages, as it goes). */
+export type CompileStage = 'parse' | 'resolve' | 'check' | 'lower';
+
+/** Called as compilation goes: `done` of `total` units of the stage (files for parse, statements for resolve, rules otherwise). */
+export type ProgressListener = (stage: CompileStage, done: number, total: number) => void;
+
 export interface CompileOptions {
   /** The root file's name, used in diagnostics and rule ids, and as the base for relative imports. Default `policy.sgxpol` in the current directory. */
   filename?: string;
+  /** Progress of a long compile, for a progress bar. */
+  onProgress?: ProgressListener;
 }
 
 export interface CompileResult {
@@ -26,19 +34,23 @@ export interface CompileResult {
 }
 
 export function compileSource(text: string, options: CompileOptions = {}): CompileResult {
-  return compile({ path: path.resolve(options.filename ?? 'policy.sgxpol'), text });
+  return compile({ path: path.resolve(options.filename ?? 'policy.sgxpol'), text }, options.onProgress);
 }
 
-export function compileFile(file: string): CompileResult {
-  return compile({ path: path.resolve(file) });
+export function compileFile(file: string, options: Omit<CompileOptions, 'filename'> = {}): CompileResult {
+  return compile({ path: path.resolve(file) }, options.onProgress);
 }
 
-function compile(root: RootInput): CompileResult {
-  const { program, diagnostics, sources } = resolveProgram(root);
+function compile(root: RootInput, onProgress: ProgressListener = () => {}): CompileResult {
+  const { program, diagnostics, sources } = resolveProgram(root, onProgress);
   if (!program || hasErrors(diagnostics)) {
     return { ok: false, diagnostics: sortDiagnostics(diagnostics), program, sources };
   }
+  onProgress('check', 0, program.rules.length);
   diagnostics.push(...checkProgram(program));
   if (hasErrors(diagnostics)) return { ok: false, diagnostics: sortDiagnostics(diagnostics), program, sources };
-  return { ok: true, table: lowerProgram(program), diagnostics: sortDiagnostics(diagnostics), program, sources };
+  onProgress('lower', 0, program.rules.length);
+  const table = lowerProgram(program);
+  onProgress('lower', program.rules.length, program.rules.length);
+  return { ok: true, table, diagnostics: sortDiagnostics(diagnostics), program, sources };
 }

@@ -58,8 +58,11 @@ function canonicalPath(p: string): string {
 
 const DUMMY_SPAN = (file: string): Span => ({ file, line: 1, column: 1, offset: 0, endLine: 1, endColumn: 1, endOffset: 0 });
 
+/** Progress of resolution: files parsed so far (the total grows as imports are found), then rules resolved. */
+export type ResolveProgress = (stage: 'parse' | 'resolve', done: number, total: number) => void;
+
 /** Loads the root and its imports depth-first, each file once; reports missing files, cycles and depth. */
-function loadFiles(root: RootInput, diagnostics: Diagnostic[], sources: Map<string, string>): Loaded {
+function loadFiles(root: RootInput, diagnostics: Diagnostic[], sources: Map<string, string>, onProgress: ResolveProgress): Loaded {
   const rootDir = path.dirname(root.path);
   const loaded: Loaded = { files: [], statements: [] };
   const seen = new Set<string>();
@@ -70,9 +73,11 @@ function loadFiles(root: RootInput, diagnostics: Diagnostic[], sources: Map<stri
     const name = displayName(rootDir, absPath, isRoot);
     seen.add(key);
     sources.set(name, text);
+    onProgress('parse', loaded.files.length, loaded.files.length + 1);
     const parsed = parseSource(text, name);
-    diagnostics.push(...parsed.diagnostics);
+    for (const d of parsed.diagnostics) diagnostics.push(d);
     loaded.files.push(parsed.file);
+    onProgress('parse', loaded.files.length, loaded.files.length);
     stack.push({ key, name });
     for (const statement of parsed.file.statements) {
       if (statement.kind !== 'import') {
@@ -151,10 +156,11 @@ interface Definition {
 const KIND_WORDS: Record<NameKind, string> = { signer: 'a signer set', enclave: 'an enclave set', subject: 'a subject class' };
 
 /** Resolves a root file and everything it imports. */
-export function resolveProgram(root: RootInput): Resolution {
+export function resolveProgram(root: RootInput, onProgress: ResolveProgress = () => {}): Resolution {
   const diagnostics: Diagnostic[] = [];
   const sources = new Map<string, string>();
-  const loaded = loadFiles(root, diagnostics, sources);
+  const loaded = loadFiles(root, diagnostics, sources, onProgress);
+  onProgress('resolve', 0, loaded.statements.length);
   if (loaded.files.length === 0) return { program: undefined, diagnostics, sources };
 
   // ---- declarations: policy, default, names ----
