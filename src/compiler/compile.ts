@@ -18,6 +18,8 @@ export interface CompileOptions {
   filename?: string;
   /** Progress of a long compile, for a progress bar. */
   onProgress?: ProgressListener;
+  /** Text to use instead of a file on disk (e.g. a language server's open documents), by absolute path; undefined: read the disk. */
+  overlay?: (absPath: string) => string | undefined;
 }
 
 export interface CompileResult {
@@ -34,11 +36,11 @@ export interface CompileResult {
 }
 
 export function compileSource(text: string, options: CompileOptions = {}): CompileResult {
-  return compile({ path: path.resolve(options.filename ?? 'policy.sgxpol'), text }, options.onProgress);
+  return compile({ path: path.resolve(options.filename ?? 'policy.sgxpol'), text, overlay: options.overlay }, options.onProgress);
 }
 
 export function compileFile(file: string, options: Omit<CompileOptions, 'filename'> = {}): CompileResult {
-  return compile({ path: path.resolve(file) }, options.onProgress);
+  return compile({ path: path.resolve(file), overlay: options.overlay }, options.onProgress);
 }
 
 function compile(root: RootInput, onProgress: ProgressListener = () => {}): CompileResult {

@@ -29,6 +29,11 @@ export interface RootInput {
   /** Absolute path of the root file (it need not exist when `text` is given). */
   path: string;
   text?: string;
+  /**
+   * Text to use instead of a file's contents on disk (an editor's unsaved buffers), by absolute
+   * path; undefined means "read the disk".
+   */
+  overlay?: (absPath: string) => string | undefined;
 }
 
 export interface Resolution {
@@ -103,7 +108,7 @@ function loadFiles(root: RootInput, diagnostics: Diagnostic[], sources: Map<stri
         diagnostics.push(error(Codes.IMPORT_TOO_DEEP, span, `imports are nested more than ${MAX_IMPORT_DEPTH} deep`));
         continue;
       }
-      const read = readSource(targetPath);
+      const read = root.overlay?.(targetPath) ?? readSource(targetPath);
       if (typeof read !== 'string') {
         diagnostics.push(error(read.code, span, read.message.replace('%s', `"${target}"`)));
         seen.add(targetKey);
@@ -116,7 +121,7 @@ function loadFiles(root: RootInput, diagnostics: Diagnostic[], sources: Map<stri
 
   let rootText = root.text;
   if (rootText === undefined) {
-    const read = readSource(root.path);
+    const read = root.overlay?.(root.path) ?? readSource(root.path);
     if (typeof read !== 'string') {
       diagnostics.push(error(read.code === Codes.IMPORT_NOT_FOUND ? Codes.FILE_UNREADABLE : read.code, DUMMY_SPAN(path.basename(root.path)), read.message.replace('%s', root.path)));
       return loaded;
