@@ -8,12 +8,13 @@ import { compileCommand } from './compile.js';
 import { evalCommand } from './eval.js';
 import { fmtCommand } from './fmt.js';
 import { UserError, type CliIo } from './io.js';
+import { lspCommand } from './lsp.js';
 import { sigstructCommand } from './sigstruct.js';
 import { testCommand } from './test.js';
 
 export type { CliIo } from './io.js';
 
-export const commands: readonly CommandSpec[] = [compileCommand, checkCommand, evalCommand, testCommand, sigstructCommand, fmtCommand];
+export const commands: readonly CommandSpec[] = [compileCommand, checkCommand, evalCommand, testCommand, sigstructCommand, fmtCommand, lspCommand];
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const [first, ...rest] = argv;

@@ -270,6 +270,11 @@ class StatementPrinter {
     return this.cursor.countAhead(LParen, limit);
   }
 
+  /** A whole expression (a subject class's, or a `where` condition) on its own. */
+  expression(node: BoolNode): Doc {
+    return this.bool(node, 'top');
+  }
+
   private bool(node: BoolNode, context: Context): Doc {
     const c = this.cursor;
     const owned = this.ownedParens(node);
@@ -352,6 +357,29 @@ class StatementPrinter {
     const lo = c.take(IntLit);
     return pred.range ? [keyword, ' ', lo, c.take(DotDot), c.take(IntLit)] : [keyword, ' ', lo];
   }
+}
+
+// ---- one expression, as text ---------------------------------------------------------------
+
+/**
+ * An expression in the canonical layout on one line, without comments: for hovers and graph
+ * labels. `tokens` are the tokens of the file the expression comes from (see `tokenize`).
+ */
+export function expressionText(node: BoolNode, tokens: IToken[]): string {
+  const printer = new StatementPrinter(new TokenCursor(tokensIn(tokens, node.span.offset, node.span.endOffset), []));
+  return doc.printer.printDocToString(printer.expression(node), { printWidth: Number.MAX_SAFE_INTEGER, tabWidth: 4, useTabs: false }).formatted;
+}
+
+/** One statement in the canonical layout, without its comments (`printWidth` 80 unless given). */
+export function statementText(statement: Statement, tokens: IToken[], printWidth = 80): string {
+  const cursor = new TokenCursor(tokensIn(tokens, statement.span.offset, statement.span.endOffset), []);
+  const body = new StatementPrinter(cursor).statement(statement, 0);
+  const end = cursor.endStatement();
+  return doc.printer.printDocToString([body, end.doc], { printWidth, tabWidth: 4, useTabs: false }).formatted;
+}
+
+function tokensIn(tokens: IToken[], from: number, to: number): IToken[] {
+  return tokens.filter((t) => t.startOffset >= from && t.startOffset < to);
 }
 
 // ---- the file -----------------------------------------------------------------------------
