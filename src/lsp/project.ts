@@ -7,7 +7,6 @@ import { dirname, join, resolve } from 'node:path';
 import type { SourceFile } from '../compiler/ast.js';
 import { compileFile, type CompileResult } from '../compiler/compile.js';
 import { parseSource } from '../compiler/parse.js';
-import { withDocuments } from './overlay.js';
 import { occurrencesOf, type Occurrence } from './symbols.js';
 
 /** Folders never searched for policies. */
@@ -138,7 +137,7 @@ export class Project {
 
   /** Compiles `root` with the open documents in front of the disk. */
   analyse(root: string): Analysis {
-    const result = withDocuments(this.documents, () => compileFile(root));
+    const result = compileFile(root, { overlay: (path) => this.documents.get(path) });
     return new Analysis(root, result);
   }
 
