@@ -418,12 +418,8 @@ const FULL_BOX: readonly number[] = [0, 65535, 0, 65535, 0, 0];
 export function boxOf(program: readonly number[]): number[] | null {
   type Item = number[] | null; // a box, or null for "not a box"
   const stack: Item[] = [];
-  const interval = (lo: number, hi: number, field: 0 | 2): number[] => {
-    const box: number[] = [...FULL_BOX];
-    box[field] = lo;
-    box[field + 1] = hi;
-    return box;
-  };
+  const interval = (lo: number, hi: number, field: 0 | 2): number[] =>
+    field === 0 ? [lo, hi, 0, 65535, 0, 0] : [0, 65535, lo, hi, 0, 0];
   for (let pc = 0; pc < program.length; pc += 1 + OPERAND_COUNT[program[pc]]) {
     const op = program[pc];
     const a = program[pc + 1];
@@ -438,16 +434,12 @@ export function boxOf(program: readonly number[]): number[] | null {
       case Op.PRODID_CMP:
       case Op.SVN_CMP: {
         const field = op === Op.PRODID_CMP ? 0 : 2;
-        const range: Record<number, [number, number] | null> = {
-          [Cmp.EQ]: [b, b],
-          [Cmp.NE]: null,
-          [Cmp.LT]: [0, b - 1],
-          [Cmp.LE]: [0, b],
-          [Cmp.GT]: [b + 1, 65535],
-          [Cmp.GE]: [b, 65535],
-        };
-        const r = range[a];
-        stack.push(r ? interval(r[0], r[1], field) : null);
+        if (a === Cmp.NE) stack.push(null);
+        else if (a === Cmp.EQ) stack.push(interval(b, b, field));
+        else if (a === Cmp.LT) stack.push(interval(0, b - 1, field));
+        else if (a === Cmp.LE) stack.push(interval(0, b, field));
+        else if (a === Cmp.GT) stack.push(interval(b + 1, 65535, field));
+        else stack.push(interval(b, 65535, field));
         break;
       }
       case Op.PRODID_IN:
