@@ -181,11 +181,17 @@ export function tableSchema(): object {
 
 /** Parses (if a string or bytes), validates and indexes a table; throws TableError saying why it was refused. */
 export function loadTable(input: unknown): LoadedTable {
-  let json: unknown = input;
-  if (typeof input === 'string' || input instanceof Uint8Array) {
-    const text = typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(input);
+  let json: unknown;
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
+    // Our own copy: a caller that changes its object after loading must not change the table in force.
     try {
-      json = JSON.parse(text);
+      json = structuredClone(input);
+    } catch (e) {
+      throw new TableError(`table refused: it is not plain JSON data (${(e as Error).message})`);
+    }
+  } else {
+    try {
+      json = JSON.parse(typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(input));
     } catch (e) {
       throw new TableError(`table refused: not valid JSON (${(e as Error).message})`);
     }

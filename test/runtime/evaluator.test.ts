@@ -126,6 +126,17 @@ describe('SPEC 6 table loading refuses bad tables', () => {
   for (const [what, input, message] of refused) {
     it(`refuses ${what}`, () => expect(() => Evaluator.fromTable(input)).toThrow(message));
   }
+  it('keeps its own copy: changing the object after loading changes nothing', () => {
+    const mine = structuredClone(good);
+    const evaluator = Evaluator.fromTable(mine);
+    mine.rules[0].id = 'forged:1';
+    mine.measurements[0] = C;
+    expect(evaluator.decide(request(aesmd))).toMatchObject({ decision: 'allow', rule: 'host.sgxpol:5' });
+  });
+  it('refuses bytes that are not UTF-8, and values that are not plain data', () => {
+    expect(() => Evaluator.fromTable(new Uint8Array([0xff, 0xfe, 0x7b]))).toThrow(/not valid JSON/);
+    expect(() => Evaluator.fromTable({ ...good, extra: () => 1 })).toThrow(/not plain JSON data/);
+  });
   it('accepts the table as JSON text and as bytes', () => {
     expect(Evaluator.fromTable(JSON.stringify(good)).tableInfo.rules).toBe(4);
     expect(Evaluator.fromTable(Buffer.from(JSON.stringify(good))).tableInfo.rules).toBe(4);
