@@ -123,6 +123,20 @@ result.agreement = { checked: checkCount, disagreements, tally };
 progress.step(`${ruleCount} rules: timing sgxpol`);
 result.engines['sgxpol (handle)'] = { ns: time(withHandles, (r) => evaluator.decide(r).decision) };
 result.engines['sgxpol (JSON request)'] = { ns: time(reqs, (r) => evaluator.decide(r).decision) };
+// Both parts resolved once: what a hook pays when it has seen the process and the enclave before.
+const enclaveHandles = new Map();
+const withBoth = withHandles.map((r) => {
+  const key = JSON.stringify(r.enclave);
+  if (!enclaveHandles.has(key)) enclaveHandles.set(key, evaluator.resolveEnclave(r.enclave));
+  return { ...r, enclave: enclaveHandles.get(key) };
+});
+for (let i = 0; i < checkCount; i++) {
+  const expected = evaluator.decide(reqs[i]);
+  const got = evaluator.decide(withBoth[i]);
+  if (got.decision !== expected.decision || got.rule !== expected.rule) disagreements++;
+}
+result.agreement.disagreements = disagreements;
+result.engines['sgxpol (subject + enclave handles)'] = { ns: time(withBoth, (r) => evaluator.decide(r).decision) };
 
 progress.step(`${ruleCount} rules: timing the reference interpreter`);
 const refCalls = Math.max(20, Math.min(count, Math.round(2e8 / Math.max(ruleCount, 1) / 50)));

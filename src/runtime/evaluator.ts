@@ -22,8 +22,8 @@ import {
   RULE_KVM,
   type LoadedTable,
 } from './table.js';
-import { readEnclave, readEnvelope, readSubject, normalizeSubject, type EnclaveSink, type EnvelopeSink, type MeasurementLookup } from './request.js';
-import { PROVISION_DEVICE, type Decision, type NormalizedSubject } from './types.js';
+import { normalizeEnclave, normalizeSubject, readEnclave, readEnvelope, readSubject, type EnclaveSink, type EnvelopeSink, type MeasurementLookup } from './request.js';
+import { PROVISION_DEVICE, type Decision, type NormalizedEnclave, type NormalizedSubject } from './types.js';
 
 const PROVISIONKEY_BIT = 1 << 4;
 /** Class nesting deeper than this is matched eagerly rather than lazily (no deep recursion). */
@@ -58,6 +58,29 @@ export class SubjectHandle {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * An enclave identity validated once, to stand in for `enclave` in later requests — for a hook
+ * that sees the same enclaves launched again and again (and for SIGSTRUCTs, whose verification
+ * it also saves). Where its measurements are in the table is looked up again after a swap.
+ */
+export class EnclaveHandle {
+  /** The validated identity, or undefined when it was invalid. */
+  readonly enclave: NormalizedEnclave | undefined;
+  readonly error: string | undefined;
+  /** @internal the table the indexes below belong to */
+  table: LoadedTable | undefined = undefined;
+  /** @internal */
+  signerIndex = -1;
+  /** @internal */
+  enclaveIndex = -1;
+
+  /** @internal use Evaluator.resolveEnclave */
+  constructor(enclave: NormalizedEnclave | undefined, error: string | undefined) {
+    this.enclave = enclave === undefined ? undefined : Object.freeze({ ...enclave });
+    this.error = error;
+  }
+}
 
 function frozenDecision(decision: 'allow' | 'deny', rule: string | null, audit: boolean, reason: string): Decision {
   return Object.freeze({ decision, rule, audit, reason });
@@ -173,6 +196,12 @@ export class Evaluator {
     return handle;
   }
 
+  /** Validates an enclave identity (or a SIGSTRUCT) once. Never throws: an invalid one gives a handle whose requests are denied. */
+  resolveEnclave(enclave: unknown): EnclaveHandle {
+    const checked = normalizeEnclave(enclave);
+    return checked.ok ? new EnclaveHandle(checked.enclave, undefined) : new EnclaveHandle(undefined, checked.reason);
+  }
+
   /** The decision for a request (SPEC 5). Never throws. */
   decide(request: unknown): Decision {
     try {
@@ -210,9 +239,25 @@ export class Evaluator {
       }
     }
 
-    const enclaveProblem = readEnclave(this.envelope.enclave, this.enclave, state.lookup);
-    if (enclaveProblem !== undefined) return invalid(enclaveProblem);
     const e = this.enclave;
+    const rawEnclave = this.envelope.enclave;
+    if (rawEnclave instanceof EnclaveHandle) {
+      const known = rawEnclave.enclave;
+      if (known === undefined) return invalid(rawEnclave.error ?? 'invalid enclave');
+      if (rawEnclave.table !== table) {
+        rawEnclave.signerIndex = state.lookup(known.mrsigner);
+        rawEnclave.enclaveIndex = state.lookup(known.mrenclave);
+        rawEnclave.table = table;
+      }
+      e.isvprodid = known.isvprodid;
+      e.isvsvn = known.isvsvn;
+      e.attributeBits = known.attributeBits;
+      e.signerIndex = rawEnclave.signerIndex;
+      e.enclaveIndex = rawEnclave.enclaveIndex;
+    } else {
+      const enclaveProblem = readEnclave(rawEnclave, e, state.lookup);
+      if (enclaveProblem !== undefined) return invalid(enclaveProblem);
+    }
     const viaFlag = this.envelope.via === 'kvm' ? RULE_KVM : RULE_HOST;
     this.signerId = e.signerIndex;
     this.enclaveId = e.enclaveIndex;
