@@ -7,6 +7,7 @@ import { checkCommand } from './check.js';
 import { compileCommand } from './compile.js';
 import { evalCommand } from './eval.js';
 import { fmtCommand } from './fmt.js';
+import { graphCommand } from './graph.js';
 import { UserError, type CliIo } from './io.js';
 import { lspCommand } from './lsp.js';
 import { sigstructCommand } from './sigstruct.js';
@@ -14,7 +15,7 @@ import { testCommand } from './test.js';
 
 export type { CliIo } from './io.js';
 
-export const commands: readonly CommandSpec[] = [compileCommand, checkCommand, evalCommand, testCommand, sigstructCommand, fmtCommand, lspCommand];
+export const commands: readonly CommandSpec[] = [compileCommand, checkCommand, evalCommand, testCommand, sigstructCommand, fmtCommand, lspCommand, graphCommand];
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const [first, ...rest] = argv;
