@@ -457,6 +457,15 @@ for (let c = 0x30; c <= 0x39; c++) HEX_CLASS[c] = 1;
 for (let c = 0x61; c <= 0x66; c++) HEX_CLASS[c] = 1;
 for (let c = 0x41; c <= 0x46; c++) HEX_CLASS[c] = 2;
 
+const VALIDATED_SLOTS = 4096;
+/** Lower-case measurements validated recently, by slot (see `measurementOf`). */
+const VALIDATED: (string | undefined)[] = new Array(VALIDATED_SLOTS).fill(undefined);
+
+/** A cache slot from the first three characters (any characters: the string is not validated yet). */
+function validSlot(value: string): number {
+  return ((value.charCodeAt(0) * 31 + value.charCodeAt(1)) * 31 + value.charCodeAt(2)) & (VALIDATED_SLOTS - 1);
+}
+
 /** The lookup index of the last measurement `measurementOf` read (-1: unknown, or no lookup). */
 let foundIndex = -1;
 
@@ -471,6 +480,11 @@ function measurementOf(value: unknown, lookup: MeasurementLookup | undefined): s
     foundIndex = lookup(value);
     if (foundIndex >= 0) return value;
   }
+  // Measurements recur (the same enclaves are launched again and again): one validated before
+  // is remembered in a small direct-mapped cache, slot chosen by its leading digits. A hit
+  // needs the same string exactly, so only strings that passed the loop below can hit.
+  const slot = validSlot(value);
+  if (VALIDATED[slot] === value) return value;
   let seen = 0;
   for (let i = 0; i < 64; i++) {
     const c = value.charCodeAt(i);
@@ -478,7 +492,10 @@ function measurementOf(value: unknown, lookup: MeasurementLookup | undefined): s
     if (kind === 0) return undefined;
     seen |= kind;
   }
-  if (seen === 1) return value;
+  if (seen === 1) {
+    VALIDATED[slot] = value;
+    return value;
+  }
   const lower = value.toLowerCase();
   if (lookup !== undefined) foundIndex = lookup(lower);
   return lower;
