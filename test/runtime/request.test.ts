@@ -631,3 +631,29 @@ describe('the parts can be validated separately', () => {
     expect(normalizeEnclave({})).toEqual({ ok: false, reason: 'enclave.mrenclave is missing' });
   });
 });
+
+describe('SPEC 2: remembering validated measurements changes no answer', () => {
+  it('a string that shares a cache slot with a valid one is still validated in full', () => {
+    const good = 'abc' + '0'.repeat(61);
+    const bad = 'abc' + '0'.repeat(60) + 'g';
+    const enclave = (mrenclave: string) => ({ mrenclave, mrsigner: 'f'.repeat(64), isvprodid: 0, isvsvn: 0 });
+    for (let i = 0; i < 3; i++) {
+      expect(normalizeEnclave(enclave(good)).ok).toBe(true);
+      expect(normalizeEnclave(enclave(bad)).ok).toBe(false);
+    }
+  });
+  it('agrees with a plain check on random measurements, repeated', () => {
+    const hexOrNot = fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEFg/ '), minLength: 63, maxLength: 65 });
+    fc.assert(
+      fc.property(fc.array(hexOrNot, { minLength: 1, maxLength: 10 }), (values) => {
+        for (const v of [...values, ...values]) {
+          const ok = /^[0-9a-fA-F]{64}$/.test(v);
+          const result = normalizeEnclave({ mrenclave: v, mrsigner: 'f'.repeat(64), isvprodid: 0, isvsvn: 0 });
+          expect(result.ok).toBe(ok);
+          if (result.ok) expect(result.enclave.mrenclave).toBe(v.toLowerCase());
+        }
+      }),
+      { numRuns: 2000, seed: 9 },
+    );
+  });
+});
