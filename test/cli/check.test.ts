@@ -1,6 +1,6 @@
 // SPEC 8 `sgxpol check FILE`: diagnostics to stderr (or JSON), exit 0 ok / 1 errors.
 import { describe, expect, it } from 'vitest';
-import { HOST_POLICY, scratch, sgxpol } from './harness.js';
+import { HOST_POLICY, INTEL_LE_SIGNER, scratch, sgxpol } from './harness.js';
 
 const broken = HOST_POLICY.replace('allow audit aesmd einit signer intel', 'allow audit aesmd einit signer intle');
 
@@ -59,11 +59,23 @@ describe('check', () => {
     expect(JSON.parse(json.stdout).ok).toBe(false);
   });
 
-  it('says that neverallow statements are not yet verified', async () => {
-    const cwd = scratch({ 'na.sgxpol': HOST_POLICY + 'neverallow * einit via kvm * where debug;\n' });
-    const r = await sgxpol(['check', 'na.sgxpol'], { cwd });
-    expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/neverallow[^\n]*not (yet )?verified/i);
+  it('checks neverallow exactly: a kept one passes, a broken one is E401 with a witness', async () => {
+    const cwd = scratch({
+      'kept.sgxpol': HOST_POLICY + 'neverallow * einit via kvm * where debug;\n',
+      'broken.sgxpol': HOST_POLICY + 'neverallow * einit via kvm *;\n',
+    });
+    const kept = await sgxpol(['check', 'kept.sgxpol'], { cwd });
+    expect(kept.stderr).toBe('');
+    expect(kept.code).toBe(0);
+    const broken = await sgxpol(['check', 'broken.sgxpol'], { cwd });
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/^broken\.sgxpol:7:1: error\[E401\]: neverallow broken\.sgxpol:7 is broken: rule broken\.sgxpol:6 allows/m);
+    expect(broken.stderr).toMatch(/^ {2}note: broken\.sgxpol:6:1: rule broken\.sgxpol:6 allows it$/m);
+    expect(broken.stderr).toMatch(/^ {2}witness: \{"subject":/m);
+    const json = JSON.parse((await sgxpol(['check', 'broken.sgxpol', '--json'], { cwd })).stdout);
+    expect(json.ok).toBe(false);
+    expect(json.diagnostics[0]).toMatchObject({ code: 'E401', severity: 'error', line: 7, column: 1 });
+    expect(json.diagnostics[0].witness).toMatchObject({ via: 'kvm', enclave: { mrsigner: INTEL_LE_SIGNER } });
   });
 
   it('a missing file is one line, no stack trace, exit 1', async () => {

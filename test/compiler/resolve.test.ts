@@ -132,7 +132,10 @@ describe('SPEC 3.5 warnings', () => {
     expect(warnings('subject k = holds "/dev/kvm";\nallow k einit via host *;')).toEqual([]);
     expect(warnings('subject k = holds "/dev/kvm" and exe "/usr/bin/qemu";\nallow k einit via kvm *;')).toEqual([]);
   });
-  it('says that neverallow is not yet verified', () => expect(warnings('neverallow * einit * where provisionkey;')).toEqual(['W006']));
+  it('checks neverallow instead of warning about it', () => {
+    expect(warnings('neverallow * einit * where provisionkey;')).toEqual([]);
+    expect(compileSource('allow * einit *;\nneverallow * einit * where provisionkey;').diagnostics.map((d) => d.code)).toEqual(['E401']);
+  });
 });
 
 describe('SPEC 6 determinism', () => {

@@ -1,0 +1,508 @@
+// Which combinations of glob matches can one string have? (SPEC 3.4 globs, SPEC 2 strings.)
+//
+// Every glob is a small NFA over its tokens; the product of all of them (a subset construction
+// that runs every glob side by side) is explored breadth first over an alphabet of character
+// classes. For `exe` the product also runs the automaton of SPEC 2's canonical absolute paths
+// (starts with `/`, no empty, `.` or `..` segment, no trailing `/`, no NUL), and the search
+// stops at the length limit of 4096 characters. Each product state reached says which globs
+// accept the string that reached it; the distinct answers are the dimension's regions, and the
+// first string found for each (breadth first: a shortest one) is its witness.
+//
+// Exact because: (1) characters in one class are indistinguishable to every glob and to the
+// path automaton, so one representative per class loses nothing; (2) the subset construction
+// reaches a state iff some string of that length leads there; (3) breadth-first order finds the
+// shortest string per state, so a combination is realisable within the length limit iff it is
+// seen before the search passes that depth.
+
+export type GlobMode = 'exe' | 'label';
+
+const SLASH = 0x2f;
+const DOT = 0x2e;
+const NUL = 0;
+const BACKSLASH = 0x5c;
+const STAR = 0x2a;
+const QUESTION = 0x3f;
+
+/** SPEC 2: exe and label strings are at most this long. */
+export const MAX_STRING_LENGTH = 4096;
+
+const enum Tok {
+  Literal,
+  OneNoSlash,
+  One,
+  RunNoSlash,
+  Run,
+}
+
+interface GlobTokens {
+  kinds: Tok[];
+  units: number[];
+}
+
+/**
+ * The glob syntax of SPEC 3.4, as src/runtime/glob.ts reads it: `\*`, `\?`, `\\` are literals,
+ * a backslash before anything else (or at the end) is itself a literal; a run of stars is one
+ * token (`*` without `/` in exe mode when it is a single star, otherwise any run).
+ */
+export function tokenizeGlob(pattern: string, mode: GlobMode): GlobTokens {
+  const kinds: Tok[] = [];
+  const units: number[] = [];
+  const n = pattern.length;
+  let i = 0;
+  while (i < n) {
+    const c = pattern.charCodeAt(i);
+    if (c === BACKSLASH) {
+      const next = i + 1 < n ? pattern.charCodeAt(i + 1) : -1;
+      const escaped = next === STAR || next === QUESTION || next === BACKSLASH;
+      kinds.push(Tok.Literal);
+      units.push(escaped ? next : BACKSLASH);
+      i += escaped ? 2 : 1;
+    } else if (c === STAR) {
+      let j = i + 1;
+      while (j < n && pattern.charCodeAt(j) === STAR) j++;
+      kinds.push(mode === 'exe' && j - i === 1 ? Tok.RunNoSlash : Tok.Run);
+      units.push(-1);
+      i = j;
+    } else if (c === QUESTION) {
+      kinds.push(mode === 'exe' ? Tok.OneNoSlash : Tok.One);
+      units.push(-1);
+      i += 1;
+    } else {
+      kinds.push(Tok.Literal);
+      units.push(c);
+      i += 1;
+    }
+  }
+  return { kinds, units };
+}
+
+// ---- the canonical-path automaton (exe only) ----------------------------------------------------
+
+const enum Path {
+  Start, // nothing read
+  SegmentStart, // just read a `/`
+  Dot, // the segment so far is `.`
+  DotDot, // the segment so far is `..`
+  InSegment, // a segment that is not `.` or `..`
+  Dead,
+}
+
+function pathStep(state: Path, unit: number): Path {
+  if (state === Path.Dead || unit === NUL) return Path.Dead;
+  if (state === Path.Start) return unit === SLASH ? Path.SegmentStart : Path.Dead;
+  if (unit === SLASH) return state === Path.InSegment ? Path.SegmentStart : Path.Dead;
+  if (unit === DOT) {
+    if (state === Path.SegmentStart) return Path.Dot;
+    if (state === Path.Dot) return Path.DotDot;
+    return Path.InSegment;
+  }
+  return Path.InSegment;
+}
+
+// ---- the product -------------------------------------------------------------------------------
+
+export interface GlobRegions {
+  /** Per region: the indices of the globs that match its strings, ascending. */
+  vectors: Int32Array[];
+  /** Per region: a shortest string of the region. */
+  witnesses: string[];
+}
+
+export type GlobRegionsOutcome = { ok: true; regions: GlobRegions } | { ok: false; reason: string };
+
+export interface GlobLimits {
+  /** Most product states explored before giving up. */
+  maxStates: number;
+}
+
+/** Characters tried before anything else when a class needs a representative. */
+const PREFERRED = 'xabcdefghijklmnopqrstuvwyz0123456789_-';
+
+/**
+ * The realisable match combinations of `globs` (each a SPEC 3.4 pattern in `mode`) over every
+ * string allowed in that field: exe → canonical absolute paths, label → any string; both at most
+ * 4096 characters. Region 0 is "matches none of them" when some string does.
+ *
+ * Globs that share no string cannot both match one, so the product is only built within each
+ * group of globs linked by pairwise overlaps: a string that matches some glob of a group matches
+ * no glob outside it. Whether some string matches no glob at all is one more search over all of
+ * them, which stops at the first such string.
+ */
+export function globRegions(globs: readonly string[], mode: GlobMode, limits: GlobLimits): GlobRegionsOutcome {
+  const tokens = globs.map((g) => tokenizeGlob(g, mode));
+  const alphabet = classesOf(tokens, mode);
+  const dfas: GlobDfa[] = [];
+  for (const t of tokens) {
+    const dfa = globDfa(t, mode, alphabet);
+    if (dfa === undefined) return { ok: false, reason: `an ${mode} glob needs more than ${MAX_GLOB_DFA_STATES} automaton states` };
+    dfas.push(dfa);
+  }
+  const vectors: Int32Array[] = [];
+  const witnesses: string[] = [];
+  let states = 0;
+  const run = (members: number[], stopWhen?: (accepted: number[]) => boolean): GlobRegions | string => {
+    const outcome = explore(
+      members.map((g) => dfas[g]),
+      mode,
+      alphabet,
+      limits.maxStates - states,
+      stopWhen,
+    );
+    if (typeof outcome === 'string') return `the ${mode} globs (${globs.length}) combine into more than ${limits.maxStates} automaton states`;
+    states += outcome.states;
+    return outcome.regions;
+  };
+
+  // Does some string match none of the globs? Not if one glob alone matches everything.
+  let universal = false;
+  for (let g = 0; g < tokens.length && !universal; g++) {
+    if (!tokens[g].kinds.includes(Tok.Run)) continue;
+    const alone = run([g], (accepted) => accepted.length === 0);
+    if (typeof alone === 'string') return { ok: false, reason: alone };
+    universal = alone.vectors.every((v) => v.length > 0);
+  }
+  if (!universal) {
+    const found = run(
+      tokens.map((_, g) => g),
+      (accepted) => accepted.length === 0,
+    );
+    if (typeof found === 'string') return { ok: false, reason: found };
+    const at = found.vectors.findIndex((v) => v.length === 0);
+    if (at >= 0) {
+      vectors.push(new Int32Array(0));
+      witnesses.push(found.witnesses[at]);
+    }
+  }
+
+  for (const group of overlapGroups(tokens, run)) {
+    if (typeof group === 'string') return { ok: false, reason: group };
+    const found = run(group);
+    if (typeof found === 'string') return { ok: false, reason: found };
+    found.vectors.forEach((local, i) => {
+      if (local.length === 0) return;
+      vectors.push(Int32Array.from(local, (j) => group[j]));
+      witnesses.push(found.witnesses[i]);
+    });
+  }
+  return { ok: true, regions: { vectors, witnesses } };
+}
+
+/** Groups of globs linked by "some string matches both" (union-find over candidate pairs). */
+function* overlapGroups(tokens: GlobTokens[], run: (members: number[], stopWhen?: (accepted: number[]) => boolean) => GlobRegions | string): Generator<number[] | string> {
+  const parent = tokens.map((_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  const prefixes = tokens.map((t) => literalEnd(t, false));
+  const suffixes = tokens.map((t) => literalEnd(t, true));
+  // Two globs can share a string only if one's literal prefix starts the other's, and likewise
+  // for literal suffixes. Sorting by prefix puts the globs whose prefix extends g's right after g.
+  const order = tokens.map((_, i) => i).sort((a, b) => (prefixes[a] < prefixes[b] ? -1 : prefixes[a] > prefixes[b] ? 1 : a - b));
+  for (let x = 0; x < order.length; x++) {
+    const a = order[x];
+    for (let y = x + 1; y < order.length; y++) {
+      const b = order[y];
+      if (!prefixes[b].startsWith(prefixes[a])) break;
+      if (find(a) === find(b)) continue;
+      if (!suffixes[a].endsWith(suffixes[b]) && !suffixes[b].endsWith(suffixes[a])) continue;
+      const both = run([a, b], (accepted) => accepted.length === 2);
+      if (typeof both === 'string') {
+        yield both;
+        return;
+      }
+      if (both.vectors.some((v) => v.length === 2)) parent[find(a)] = find(b);
+    }
+  }
+  const groups = new Map<number, number[]>();
+  tokens.forEach((_, i) => {
+    const root = find(i);
+    const group = groups.get(root);
+    if (group === undefined) groups.set(root, [i]);
+    else group.push(i);
+  });
+  yield* groups.values();
+}
+
+/** The literal text before the first wildcard (or after the last one, when `fromEnd`). */
+function literalEnd(t: GlobTokens, fromEnd: boolean): string {
+  const units: number[] = [];
+  const n = t.kinds.length;
+  for (let k = 0; k < n; k++) {
+    const i = fromEnd ? n - 1 - k : k;
+    if (t.kinds[i] !== Tok.Literal) break;
+    units.push(t.units[i]);
+  }
+  if (fromEnd) units.reverse();
+  return String.fromCharCode(...units.slice(0, 4096));
+}
+
+/**
+ * Character classes: each literal unit of the globs is its own class; in exe mode `/`, `.` and
+ * NUL are classes too (the path automaton tells them apart); everything else is one class, the
+ * last, represented by a character no glob names.
+ */
+function classesOf(tokens: GlobTokens[], mode: GlobMode): number[] {
+  const literalUnits = new Set<number>();
+  for (const t of tokens) for (let i = 0; i < t.kinds.length; i++) if (t.kinds[i] === Tok.Literal) literalUnits.add(t.units[i]);
+  if (mode === 'exe') for (const u of [SLASH, DOT, NUL]) literalUnits.add(u);
+  const classUnits = [...literalUnits].sort((a, b) => a - b);
+  let other = -1;
+  for (const ch of PREFERRED) {
+    const u = ch.charCodeAt(0);
+    if (!literalUnits.has(u)) {
+      other = u;
+      break;
+    }
+  }
+  for (let u = 0x100; other === -1; u++) if (!literalUnits.has(u) && (u < 0xd800 || u > 0xdfff)) other = u;
+  classUnits.push(other);
+  return classUnits;
+}
+
+/**
+ * Explores the product of `tokens`' automata (and, for exe, the canonical-path automaton)
+ * breadth first. Returns the realisable match vectors (indices into `tokens`) with a shortest
+ * witness each, or a string when more than `maxStates` states are needed. `stopWhen` ends the
+ * search early when it accepts a newly found vector.
+ */
+function explore(
+  dfas: GlobDfa[],
+  mode: GlobMode,
+  classUnits: number[],
+  maxStates: number,
+  stopWhen?: (accepted: number[]) => boolean,
+): { regions: GlobRegions; states: number } | string {
+  const k = dfas.length;
+  const classCount = classUnits.length;
+  const otherClass = classCount - 1;
+  const alwaysTried = mode === 'exe' ? [SLASH, DOT, NUL].map((u) => classUnits.indexOf(u)) : [];
+
+  // Product states: k glob-DFA states and a path state, stored flat in `pool`, found again
+  // through an open-addressing hash table of state numbers.
+  const width = k + 1;
+  let pool = new Int32Array(width * 1024);
+  const parents: number[] = [];
+  const units: number[] = [];
+  const depths: number[] = [];
+  let table = new Int32Array(4096).fill(-1);
+  let count = 0;
+  const scratch = new Int32Array(width);
+  const hashAt = (tuple: Int32Array, offset: number): number => {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < width; i++) h = Math.imul(h ^ tuple[offset + i], 0x01000193);
+    return h >>> 0;
+  };
+  const sameAs = (state: number): boolean => {
+    const base = state * width;
+    for (let i = 0; i < width; i++) if (pool[base + i] !== scratch[i]) return false;
+    return true;
+  };
+  const grow = () => {
+    table = new Int32Array(table.length * 2).fill(-1);
+    const mask = table.length - 1;
+    for (let st = 0; st < count; st++) {
+      let slot = hashAt(pool, st * width) & mask;
+      while (table[slot] !== -1) slot = (slot + 1) & mask;
+      table[slot] = st;
+    }
+  };
+  /** Adds the state in `scratch` unless known; false when that would pass `maxStates`. */
+  const add = (parent: number, unit: number, depth: number): boolean => {
+    const mask = table.length - 1;
+    let slot = hashAt(scratch, 0) & mask;
+    for (;;) {
+      const at = table[slot];
+      if (at === -1) break;
+      if (sameAs(at)) return true;
+      slot = (slot + 1) & mask;
+    }
+    if (count >= maxStates) return false;
+    if ((count + 1) * width > pool.length) {
+      const bigger = new Int32Array(pool.length * 2);
+      bigger.set(pool);
+      pool = bigger;
+    }
+    pool.set(scratch, count * width);
+    table[slot] = count;
+    parents.push(parent);
+    units.push(unit);
+    depths.push(depth);
+    count++;
+    if (count * 2 > table.length) grow();
+    return true;
+  };
+  for (let g = 0; g < k; g++) scratch[g] = 0;
+  scratch[k] = mode === 'exe' ? Path.Start : Path.InSegment;
+  add(-1, -1, 0);
+
+  const regionByVector = new Map<string, number>();
+  const vectors: Int32Array[] = [];
+  const witnessState: number[] = [];
+  const tried = new Set<number>();
+  search: for (let s = 0; s < count; s++) {
+    const base = s * width;
+    const path = pool[base + k] as Path;
+    // A label may be any string; an exe must be a canonical path.
+    if (mode === 'label' || path === Path.InSegment) {
+      const accepted: number[] = [];
+      for (let g = 0; g < k; g++) if (dfas[g].accepting[pool[base + g]] === 1) accepted.push(g);
+      const key = accepted.join(',');
+      if (!regionByVector.has(key)) {
+        regionByVector.set(key, vectors.length);
+        vectors.push(Int32Array.from(accepted));
+        witnessState.push(s);
+        if (stopWhen?.(accepted)) break search;
+      }
+    }
+    if (depths[s] === MAX_STRING_LENGTH) continue;
+    // Only classes that some glob treats unlike the "other" class can lead elsewhere.
+    tried.clear();
+    for (const c of alwaysTried) tried.add(c);
+    for (let g = 0; g < k; g++) for (const c of dfas[g].distinct[pool[base + g]]) tried.add(c);
+    tried.add(otherClass);
+    for (const c of tried) {
+      const unit = classUnits[c];
+      const nextPath = mode === 'exe' ? pathStep(path, unit) : Path.InSegment;
+      if (nextPath === Path.Dead) continue;
+      for (let g = 0; g < k; g++) scratch[g] = dfas[g].next[pool[base + g] * classCount + c];
+      scratch[k] = nextPath;
+      if (!add(s, unit, depths[s] + 1)) return 'too many states';
+    }
+  }
+
+  const witnesses = witnessState.map((s) => {
+    const text: number[] = [];
+    for (let at = s; parents[at] !== -1; at = parents[at]) text.push(units[at]);
+    text.reverse();
+    let out = '';
+    for (let i = 0; i < text.length; i += 4096) out += String.fromCharCode(...text.slice(i, i + 4096));
+    return out;
+  });
+  return { regions: { vectors, witnesses }, states: count };
+}
+
+/** One glob as a DFA over the character classes. State 0 is the start. */
+interface GlobDfa {
+  /** next[state * classes + class] */
+  next: Int32Array;
+  accepting: Uint8Array;
+  /** Per state: the classes whose successor differs from the "other" class's. */
+  distinct: number[][];
+}
+
+const MAX_GLOB_DFA_STATES = 20_000;
+
+function globDfa(t: GlobTokens, mode: GlobMode, classUnits: number[]): GlobDfa | undefined {
+  const m = t.kinds.length;
+  const slashMatters = mode === 'exe';
+  const isRun = (p: number) => p < m && (t.kinds[p] === Tok.Run || t.kinds[p] === Tok.RunNoSlash);
+  const close = (set: Set<number>, p: number) => {
+    set.add(p);
+    if (isRun(p)) set.add(p + 1);
+  };
+  const classCount = classUnits.length;
+  const sets: number[][] = [];
+  const index = new Map<string, number>();
+  const next: number[] = [];
+  const intern = (set: Set<number>): number => {
+    const sorted = [...set].sort((a, b) => a - b);
+    const key = sorted.join(',');
+    let id = index.get(key);
+    if (id === undefined) {
+      id = sets.length;
+      index.set(key, id);
+      sets.push(sorted);
+    }
+    return id;
+  };
+  const start = new Set<number>();
+  close(start, 0);
+  intern(start);
+  for (let s = 0; s < sets.length; s++) {
+    if (sets.length > MAX_GLOB_DFA_STATES) return undefined;
+    for (let c = 0; c < classCount; c++) {
+      const unit = classUnits[c];
+      const slash = slashMatters && unit === SLASH;
+      const out = new Set<number>();
+      for (const p of sets[s]) {
+        if (p === m) continue;
+        switch (t.kinds[p]) {
+          case Tok.Literal:
+            if (t.units[p] === unit) close(out, p + 1);
+            break;
+          case Tok.One:
+            close(out, p + 1);
+            break;
+          case Tok.OneNoSlash:
+            if (!slash) close(out, p + 1);
+            break;
+          case Tok.Run:
+            out.add(p);
+            close(out, p + 1);
+            break;
+          case Tok.RunNoSlash:
+            if (!slash) {
+              out.add(p);
+              close(out, p + 1);
+            }
+            break;
+        }
+      }
+      next[s * classCount + c] = intern(out);
+    }
+  }
+  return minimize(
+    Int32Array.from(next),
+    Uint8Array.from(sets, (set) => (set.includes(m) ? 1 : 0)),
+    classCount,
+  );
+}
+
+/**
+ * Moore's minimization: states that accept the same suffixes are merged, so the product (which
+ * multiplies state counts) only tells apart what some glob really can. State 0 stays the start.
+ */
+function minimize(next: Int32Array, accepting: Uint8Array, classCount: number): GlobDfa {
+  const n = accepting.length;
+  let block = Int32Array.from(accepting);
+  let blocks = 2;
+  for (;;) {
+    const index = new Map<string, number>();
+    const refined = new Int32Array(n);
+    for (let s = 0; s < n; s++) {
+      let key = String(block[s]);
+      for (let c = 0; c < classCount; c++) key += ',' + block[next[s * classCount + c]];
+      let b = index.get(key);
+      if (b === undefined) {
+        b = index.size;
+        index.set(key, b);
+      }
+      refined[s] = b;
+    }
+    const stable = index.size === blocks;
+    block = refined;
+    blocks = index.size;
+    if (stable) break;
+  }
+  // Renumber so that the start state's block is 0.
+  const order = new Int32Array(blocks).fill(-1);
+  let count = 0;
+  order[block[0]] = count++;
+  for (let s = 0; s < n; s++) if (order[block[s]] === -1) order[block[s]] = count++;
+  const minNext = new Int32Array(blocks * classCount);
+  const minAccepting = new Uint8Array(blocks);
+  for (let s = 0; s < n; s++) {
+    const b = order[block[s]];
+    minAccepting[b] = accepting[s];
+    for (let c = 0; c < classCount; c++) minNext[b * classCount + c] = order[block[next[s * classCount + c]]];
+  }
+  const distinct: number[][] = [];
+  for (let b = 0; b < blocks; b++) {
+    const otherNext = minNext[b * classCount + classCount - 1];
+    const out: number[] = [];
+    for (let c = 0; c < classCount - 1; c++) if (minNext[b * classCount + c] !== otherNext) out.push(c);
+    distinct.push(out);
+  }
+  return { next: minNext, accepting: minAccepting, distinct };
+}

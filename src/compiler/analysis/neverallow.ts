@@ -1,0 +1,80 @@
+// SPEC 3.5: a `neverallow` is broken iff some valid request matches it and the policy allows it
+// (SPEC 5, the built-in provisionkey invariant included). Decided exactly by the solver; each
+// violation carries a witness request that the reference interpreter confirms.
+import type { Neverallow } from '../ir.js';
+import type { RequestJson } from '../../runtime/types.js';
+import { patternMatches, referenceDecision, withBudget, witnessOf, type Analysis } from './context.js';
+import type { Formula } from './formula.js';
+import { DEFAULT_KEY, type PolicyLogic } from './logic.js';
+
+export interface NeverallowViolation {
+  /** The deciding rule's id (an allow rule), or `default`. */
+  grantedBy: string;
+  witness: RequestJson;
+}
+
+export type NeverallowOutcome =
+  | { status: 'holds' }
+  | { status: 'violated'; violations: NeverallowViolation[]; complete: boolean }
+  | { status: 'unknown'; reason: string };
+
+export interface NeverallowReport {
+  neverallow: Neverallow;
+  outcome: NeverallowOutcome;
+}
+
+export interface NeverallowOptions {
+  /** Work allowed to decide one neverallow. */
+  budget: number;
+  /** Besides the first, how many more granting rules to look for (each found by a further search). */
+  moreViolations: number;
+}
+
+export const DEFAULT_NEVERALLOW_OPTIONS: NeverallowOptions = { budget: 400_000_000, moreViolations: 4 };
+
+/** Checks every neverallow of the analysis's first program. */
+export function checkNeverallows(analysis: Analysis, options: NeverallowOptions = DEFAULT_NEVERALLOW_OPTIONS): NeverallowReport[] {
+  const logic = analysis.logics[0];
+  return logic.neverallows.map((neverallow, k) => ({ neverallow, outcome: checkOne(analysis, logic, k, options) }));
+}
+
+function checkOne(analysis: Analysis, logic: PolicyLogic, k: number, options: NeverallowOptions): NeverallowOutcome {
+  const b = analysis.builder;
+  const neverallow = logic.neverallows[k];
+  let question: Formula = b.and([logic.neverallowMatch[k], logic.allowed()]);
+
+  const first = withBudget(analysis, options.budget, (solver) => solver.solve(question));
+  if (!first.done) return { status: 'unknown', reason: first.reason };
+  if (first.value === undefined) return { status: 'holds' };
+
+  const violations: NeverallowViolation[] = [];
+  let box = first.value;
+  let complete = true;
+  for (;;) {
+    const violation = confirm(analysis, logic, neverallow, box);
+    violations.push(violation);
+    if (violations.length > options.moreViolations) break;
+    // Look for a request that another rule grants: exclude every request the granting rule matches
+    // (or, when the default granted it, every request no allow rule matches).
+    const exclude = violation.grantedBy === DEFAULT_KEY ? b.not(logic.anyAllow()) : logic.ruleMatch[logic.rules.findIndex((r) => r.id === violation.grantedBy)];
+    question = b.and([question, b.not(exclude)]);
+    const next = withBudget(analysis, Math.max(1, options.budget / 4), (solver) => solver.solve(question));
+    if (!next.done) {
+      complete = false;
+      break;
+    }
+    if (next.value === undefined) break;
+    box = next.value;
+  }
+  return { status: 'violated', violations, complete };
+}
+
+/** The witness of a box, replayed through the reference interpreter: it must match and be allowed. */
+function confirm(analysis: Analysis, logic: PolicyLogic, neverallow: Neverallow, box: import('./space.js').Box): NeverallowViolation {
+  const { json, request } = witnessOf(analysis, box);
+  const decision = referenceDecision(logic.program, json);
+  if (decision.decision !== 'allow' || !patternMatches(logic.program, neverallow.decl, request) || decision.rule === null) {
+    throw new Error(`analysis: neverallow ${neverallow.id} witness does not replay: ${JSON.stringify(json)} → ${JSON.stringify(decision)}`);
+  }
+  return { grantedBy: decision.rule, witness: json };
+}
