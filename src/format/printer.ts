@@ -7,7 +7,7 @@
 // every comment is printed once, in source order, and is always followed by a line break, so
 // it can never swallow a token or merge with another comment.
 //
-// Layout (see grammar/GRAMMAR.md "Formatting"): statements on their own lines, at most one
+// Layout (README.md, "Formatting policies"): statements on their own lines, at most one
 // blank line kept between them; `=` aligned across runs of consecutive declarations;
 // continuation lines indented one level; `where` and `because` clauses on their own lines when
 // the rule does not fit; `and`/`or` start continuation lines; `{…}` lists and sets broken one
@@ -378,8 +378,19 @@ export function statementText(statement: Statement, tokens: IToken[], printWidth
   return doc.printer.printDocToString([body, end.doc], { printWidth, tabWidth: 4, useTabs: false }).formatted;
 }
 
+/** The tokens that start in [from, to); `tokens` are in source order. */
 function tokensIn(tokens: IToken[], from: number, to: number): IToken[] {
-  return tokens.filter((t) => t.startOffset >= from && t.startOffset < to);
+  const firstAt = (offset: number) => {
+    let lo = 0;
+    let hi = tokens.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (tokens[mid].startOffset < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return tokens.slice(firstAt(from), firstAt(to));
 }
 
 // ---- the file -----------------------------------------------------------------------------
