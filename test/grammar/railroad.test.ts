@@ -17,7 +17,7 @@ describe('railroad diagrams', () => {
     const embedded = /window\.serializedGrammar = (\[[\s\S]*?\n\]);/.exec(html);
     expect(embedded).not.toBeNull();
     const rules = (JSON.parse(embedded![1]) as { name: string }[]).map((r) => r.name);
-    expect(rules).toEqual(parser.getSerializedGastProductions().map((r) => r.name));
+    expect(rules).toEqual(parser.getSerializedGastProductions().map((r) => (r as unknown as { name: string }).name));
   });
 
   it('label tokens as they are written', () => {
