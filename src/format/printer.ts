@@ -289,6 +289,8 @@ class StatementPrinter {
       if (parens && i === 0) open = c.take(LParen);
       else c.skip(LParen);
     }
+    // A comment that ends the line of the `(` stays there.
+    const afterOpen = parens ? c.trailing() : '';
     const body = this.boolBody(node);
     let trailing: Doc = '';
     let close: Doc = '';
@@ -301,7 +303,7 @@ class StatementPrinter {
       }
     }
     if (!parens) return node.kind === 'or' || node.kind === 'and' ? group(context === 'top' ? body : indent(body)) : body;
-    return group([open, indent([softline, group(body)]), trailing, softline, close]);
+    return group([open, indent([afterOpen, softline, group(body)]), trailing, softline, close]);
   }
 
   private boolBody(node: BoolNode): Doc {
