@@ -38,15 +38,16 @@ export function startServer(input: Readable, output: Writable): ServerHandle {
   const watchDog: WatchDog = {
     shutdownReceived: false,
     initialize: () => undefined,
-    exit: (code) => {
-      connection.dispose();
-      resolveExit(code);
-    },
+    // The connection is left to end with its streams: disposing it here could drop the
+    // `shutdown` response still being written.
+    exit: (code) => resolveExit(code),
   };
   const connection = createConnection((logger) => createProtocolConnection(new StreamMessageReader(input), new StreamMessageWriter(output), logger), watchDog);
   const server = new PolicyServer(connection);
   server.listen();
-  input.on('close', () => resolveExit(watchDog.shutdownReceived ? 0 : 1));
+  // The client went away. Messages already read may still be queued (an `exit` among them):
+  // give them a moment to be handled before settling.
+  input.on('close', () => setTimeout(() => resolveExit(watchDog.shutdownReceived ? 0 : 1), 100));
   return { connection, exited };
 }
 

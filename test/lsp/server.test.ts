@@ -245,3 +245,40 @@ describe('language server', () => {
     expect(await server.exited).toBe(0);
   });
 });
+
+describe('sgxpol lsp', () => {
+  /** LSP base-protocol framing of one message. */
+  const frame = (message: object) => {
+    const body = JSON.stringify({ jsonrpc: '2.0', ...message });
+    return `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  };
+
+  it('serves on standard input and output, and exits 0 after shutdown and exit', async () => {
+    const { run } = await import('../../src/cli/run.js');
+    const stdin = new PassThrough();
+    let stdout = '';
+    let answered: () => void = () => undefined;
+    const shutdownAnswered = new Promise<void>((resolve) => (answered = resolve));
+    const status = run(['lsp', '--stdio'], {
+      stdin,
+      stdout: { write: (s: string) => ((stdout += s), /"id":2/.test(stdout) && answered()) },
+      stderr: { write: () => undefined },
+      cwd: tmpdir(),
+    });
+    stdin.write(frame({ id: 1, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {} } }));
+    stdin.write(frame({ method: 'initialized', params: {} }));
+    stdin.write(frame({ id: 2, method: 'shutdown' }));
+    await shutdownAnswered;
+    stdin.write(frame({ method: 'exit' }));
+    expect(await status).toBe(0);
+    stdin.end();
+    expect(stdout).toContain('"definitionProvider":true');
+    expect(stdout).toContain('{"jsonrpc":"2.0","id":2,"result":null}');
+  });
+
+  it('exits 1 when the client goes away without shutdown', async () => {
+    const { sgxpol } = await import('../cli/harness.js');
+    const r = await sgxpol(['lsp'], { cwd: tmpdir(), stdin: frame({ id: 1, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {} } }) });
+    expect(r.code).toBe(1);
+  });
+});
