@@ -15,7 +15,7 @@ export interface CheckOptions {
   maxLintRules?: number;
 }
 
-export const DEFAULT_MAX_LINT_RULES = 50_000;
+export const DEFAULT_MAX_LINT_RULES = 20_000;
 
 export function checkProgram(program: Program, options: CheckOptions = {}): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];

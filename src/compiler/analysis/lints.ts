@@ -100,11 +100,12 @@ function shadowing(analysis: Analysis, logic: PolicyLogic, solver: Solver, i: nu
 
   // Shadowed. Name the winners that decide some of its requests: W does when it matches one of
   // them and no winner that takes precedence over W does.
+  const overlapping = winners.filter((j) => solver.satisfiable(b.and([match, logic.ruleMatch[j]])));
   const by: Rule[] = [];
   let more = false;
-  for (let k = 0; k < winners.length; k++) {
-    const j = winners[k];
-    const before = winners.slice(0, k).map((w) => logic.ruleMatch[w]);
+  for (let k = 0; k < overlapping.length; k++) {
+    const j = overlapping[k];
+    const before = overlapping.slice(0, k).map((w) => logic.ruleMatch[w]);
     if (!solver.satisfiable(b.and([match, logic.ruleMatch[j], b.not(b.or(before))]))) continue;
     if (by.length === NAMED_SHADOWERS) {
       more = true;
@@ -195,10 +196,13 @@ const NARROW = 16;
  */
 class OverlapIndex {
   private readonly byDim = new Map<number, { buckets: Map<number, number[]>; wide: number[] }>();
+  /** Dimensions in the order boxes are compared: those with more regions first (they tell rules apart soonest). */
+  private readonly order: number[] = [];
 
   constructor(private readonly boxes: (Box | undefined)[]) {
     const first = boxes.find((b) => b !== undefined);
     if (first === undefined) return;
+    this.order = first.map((_, d) => d).sort((a, b) => first[b].n - first[a].n || a - b);
     for (let dim = 0; dim < first.length; dim++) {
       const buckets = new Map<number, number[]>();
       const wide: number[] = [];
@@ -222,14 +226,25 @@ class OverlapIndex {
   /** Rules whose boxes meet rule i's box in every dimension, in program order. */
   candidates(i: number): number[] {
     const box = this.boxes[i]!;
-    // The dimension where rule i is narrowest in terms of candidates.
-    let best: number[] | undefined;
+    // The dimension where rule i has the fewest candidates (counted before they are gathered).
+    let bestDim = -1;
+    let bestCount = Infinity;
     for (const [dim, { buckets, wide }] of this.byDim) {
       const domain = box[dim];
       if (domain.neg || domain.ids.length > NARROW) continue;
+      let count = wide.length;
+      for (const region of domain.ids) count += buckets.get(region)?.length ?? 0;
+      if (count < bestCount) {
+        bestCount = count;
+        bestDim = dim;
+      }
+    }
+    let best: number[] | undefined;
+    if (bestDim >= 0) {
+      const { buckets, wide } = this.byDim.get(bestDim)!;
       const found = new Set<number>(wide);
-      for (const region of domain.ids) for (const j of buckets.get(region) ?? []) found.add(j);
-      if (best === undefined || found.size < best.length) best = [...found];
+      for (const region of box[bestDim].ids) for (const j of buckets.get(region) ?? []) found.add(j);
+      best = [...found];
     }
     const pool = best ?? this.boxes.map((_, j) => j);
     const out: number[] = [];
@@ -237,7 +252,7 @@ class OverlapIndex {
       const other = this.boxes[j];
       if (other === undefined) continue;
       let meets = true;
-      for (let d = 0; d < box.length && meets; d++) meets = intersects(box[d], other[d]);
+      for (let k = 0; k < this.order.length && meets; k++) meets = intersects(box[this.order[k]], other[this.order[k]]);
       if (meets) out.push(j);
     }
     return out.sort((a, b) => a - b);

@@ -93,7 +93,10 @@ export function subtract(a: RegionSet, b: RegionSet): RegionSet {
 
 /** a ∩ b ≠ ∅, without building the intersection. */
 export function intersects(a: RegionSet, b: RegionSet): boolean {
-  if (!a.neg && !b.neg) return shareOne(a.ids, b.ids);
+  // The common cases first: the whole dimension, or one region against one region.
+  if (a.neg && a.ids.length === 0) return !isEmpty(b);
+  if (b.neg && b.ids.length === 0) return !isEmpty(a);
+  if (!a.neg && !b.neg) return a.ids.length === 1 && b.ids.length === 1 ? a.ids[0] === b.ids[0] : shareOne(a.ids, b.ids);
   if (!a.neg) return notAllIn(a.ids, b.ids);
   if (!b.neg) return notAllIn(b.ids, a.ids);
   // Both co-sets: they meet unless their excluded lists together cover the dimension.

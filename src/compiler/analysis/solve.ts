@@ -40,7 +40,6 @@ export class Budget {
 
 export class Solver {
   private memo: Map<Formula, Formula> | undefined;
-  private epoch = 0;
 
   constructor(
     readonly builder: FormulaBuilder,
@@ -172,7 +171,7 @@ export class Solver {
   private candidates(f: Junction, box: Box): readonly Formula[] {
     const index = (f.index ??= this.buildIndex(f)) as JunctionIndex;
     if (index.groups.length === 0) return f.items;
-    const stamp = ++this.epoch;
+    const stamp = ++index.stamp;
     const picked: number[] = [...index.always];
     for (const group of index.groups) {
       const domain = box[group.dim];
@@ -224,7 +223,7 @@ export class Solver {
         else bucket.push(i);
       }
     });
-    return { groups: [...groups.values()], always, marks: new Int32Array(f.items.length) };
+    return { groups: [...groups.values()], always, marks: new Int32Array(f.items.length), stamp: 0 };
   }
 
   // ---- branching ------------------------------------------------------------------------------------
@@ -322,7 +321,9 @@ interface IndexGroup {
 interface JunctionIndex {
   groups: IndexGroup[];
   always: number[];
+  /** marks[i] === stamp: item i is already picked in the current pass (the index is shared by every solver). */
   marks: Int32Array;
+  stamp: number;
 }
 
 /** Dimensions of the literals directly inside an item (where a key can come from). */
