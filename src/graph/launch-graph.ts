@@ -133,19 +133,23 @@ export function launchGraphDot(program: Program, sources: ReadonlyMap<string, st
     `<TR><TD ALIGN="LEFT"><B>${html(policyName)}</B></TD></TR>` +
     `<TR><TD ALIGN="LEFT"><FONT COLOR="${program.default.effect === 'allow' ? COLORS.allow : COLORS.deny}">${htmlLines(defaultText, 70)}</FONT></TD></TR>` +
     `<TR><TD ALIGN="LEFT">${htmlLines(invariant, 70)}</TD></TR>` +
-    `<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="11"><FONT COLOR="${COLORS.allow}">green: allow</FONT>    <FONT COLOR="${COLORS.deny}">red, ending in a bar: deny</FONT>` +
-    `    dashed: via kvm    <FONT COLOR="${COLORS.never}">grey dotted: neverallow</FONT></FONT></TD></TR>` +
+    `<TR><TD ALIGN="LEFT"><TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>` +
+    `<TD ALIGN="LEFT"><FONT POINT-SIZE="11" COLOR="${COLORS.allow}">green: allow</FONT></TD><TD WIDTH="18"></TD>` +
+    `<TD ALIGN="LEFT"><FONT POINT-SIZE="11" COLOR="${COLORS.deny}">red, ending in a bar: deny</FONT></TD><TD WIDTH="18"></TD>` +
+    `<TD ALIGN="LEFT"><FONT POINT-SIZE="11">dashed: via kvm</FONT></TD><TD WIDTH="18"></TD>` +
+    `<TD ALIGN="LEFT"><FONT POINT-SIZE="11" COLOR="${COLORS.never}">grey dotted: neverallow</FONT></TD>` +
+    `</TR></TABLE></TD></TR>` +
     `</TABLE>`;
 
   const out: string[] = [];
   out.push('digraph launch_rights {');
   out.push(`  graph [rankdir=LR, fontname="Helvetica", nodesep=0.3, ranksep=1.4, newrank=true, pad=0.3, labelloc=t, labeljust=l, label=<${box}>];`);
-  out.push('  node [fontname="Helvetica", fontsize=12, shape=box, style="rounded,filled", penwidth=1.2, margin="0.15,0.06"];');
+  out.push('  node [fontname="Helvetica", fontsize=12, shape=box, style="rounded,filled", penwidth=1.2, margin="0.2,0.07"];');
   out.push('  edge [fontname="Helvetica", fontsize=10];');
 
   // Subjects on the left.
   out.push('  subgraph cluster_subjects {');
-  out.push('    label=<<B>who launches</B>  (subject classes)>; labeljust=l; style="rounded"; color="#90caf9"; margin=14;');
+  out.push('    label=<<B>who launches: subject classes</B>>; labeljust=l; style="rounded"; color="#90caf9"; margin=14;');
   const subjectNodes = [...(used.has('subject:*') ? ['subject:*'] : []), ...[...program.subjects.keys()].map((n) => `subject:${n}`)];
   if (subjectNodes.length > 0) out.push(`    { rank=same; ${subjectNodes.map(quoted).join('; ')}; }`);
   if (used.has('subject:*')) out.push(`    ${quoted('subject:*')} [label=<<B>*</B><BR/><FONT POINT-SIZE="10">any subject</FONT>>, fillcolor="${COLORS.subject}", color="${COLORS.subjectBorder}"];`);
@@ -158,7 +162,7 @@ export function launchGraphDot(program: Program, sources: ReadonlyMap<string, st
 
   // Signers and enclaves on the right.
   out.push('  subgraph cluster_objects {');
-  out.push('    label=<<B>what is launched</B>  (signer and enclave sets)>; labeljust=r; style="rounded"; color="#ffe082"; margin=14;');
+  out.push('    label=<<B>what is launched: signer and enclave sets</B>>; labeljust=r; style="rounded"; color="#ffe082"; margin=14;');
   const objectNodes = [
     ...(used.has('enclave:*') ? ['enclave:*'] : []),
     ...[...program.signers.keys()].map((n) => `signer:${n}`),

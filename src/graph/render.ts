@@ -11,5 +11,7 @@ export async function renderSvg(dot: string): Promise<string> {
     const messages = result.errors.map((e) => e.message.trim()).join('; ');
     throw new Error(`Graphviz could not render the graph: ${messages}`);
   }
-  return result.output;
+  // Graphviz sizes text with Helvetica's metrics; name the fonts that share them, so a viewer
+  // without Helvetica picks one of those before its generic sans-serif.
+  return result.output.replaceAll('font-family="Helvetica,sans-Serif"', `font-family="Helvetica,Arial,'Liberation Sans','Nimbus Sans',sans-serif"`);
 }
