@@ -5,7 +5,7 @@
 import type { Cond, ObjectRef, SubjExpr, SubjPred } from './ast.js';
 import type { Program } from './ir.js';
 import { sortedTableDigest } from '../runtime/canonical.js';
-import { Cmp, Op, type RuleJson, type SubjectAtomJson, type TableJson } from '../runtime/table.js';
+import { Cmp, Op, RULE_ALLOW, RULE_AUDIT, RULE_HOST, RULE_KVM, type RuleJson, type SubjectAtomJson, type TableJson } from '../runtime/table.js';
 import { ATTRIBUTE_BITS } from '../runtime/types.js';
 
 const CMP_CODES = { '==': Cmp.EQ, '!=': Cmp.NE, '<': Cmp.LT, '<=': Cmp.LE, '>': Cmp.GT, '>=': Cmp.GE } as const;
@@ -150,6 +150,8 @@ export function lowerProgram(program: Program): TableJson {
   };
 
   // ---- rules and their index ----
+  const files = program.files.map((f) => f.file);
+  const fileIndex = new Map(files.map((f, i) => [f, i]));
   const rules: RuleJson[] = [];
   const signerPostings = new Map<number, number[]>();
   const enclavePostings = new Map<number, number[]>();
@@ -167,7 +169,11 @@ export function lowerProgram(program: Program): TableJson {
       cond = [];
       emitCond(decl.where, cond);
     }
-    rules.push({ audit: rule.audit, cond, effect: rule.effect, id: rule.id, reason: rule.because ?? null, subjects, via: rule.via });
+    const flags =
+      (rule.effect === 'allow' ? RULE_ALLOW : 0) |
+      (rule.audit ? RULE_AUDIT : 0) |
+      (rule.via === 'kvm' ? RULE_KVM : rule.via === 'host' ? RULE_HOST : RULE_HOST | RULE_KVM);
+    rules.push([fileIndex.get(decl.span.file)!, decl.span.line, flags, subjects, cond, rule.because ?? null]);
     if (decl.objects.kind === 'any') anyRules.push(rule.index);
     else
       for (const object of decl.objects.items) {
@@ -188,6 +194,7 @@ export function lowerProgram(program: Program): TableJson {
     sets: sets.items,
     atoms: atoms.items,
     classes,
+    files,
     rules,
     index: { any: anyRules, enclave: postingList(enclavePostings), signer: postingList(signerPostings) },
   };

@@ -17,6 +17,8 @@ import {
   findMeasurement,
   loadTable,
   Op,
+  RULE_ALLOW,
+  RULE_AUDIT,
   RULE_BOX,
   RULE_HOST,
   RULE_KVM,
@@ -283,9 +285,11 @@ export class Evaluator {
   private ruleDecision(rule: number): Decision {
     const cached = this.state.ruleDecisions[rule];
     if (cached !== undefined) return cached;
-    const json = this.state.table.json.rules[rule];
-    const verb = json.effect === 'allow' ? 'allowed' : 'denied';
-    const made = frozenDecision(json.effect, json.id, json.audit, json.reason ?? `${verb} by rule ${json.id}`);
+    const table = this.state.table.json;
+    const [file, line, flags, , , reason] = table.rules[rule];
+    const id = `${table.files[file]}:${line}`;
+    const allow = (flags & RULE_ALLOW) !== 0;
+    const made = frozenDecision(allow ? 'allow' : 'deny', id, (flags & RULE_AUDIT) !== 0, reason ?? `${allow ? 'allowed' : 'denied'} by rule ${id}`);
     this.state.ruleDecisions[rule] = made;
     return made;
   }

@@ -13,18 +13,13 @@ export type SubjectAtomJson =
   | { kind: 'holds'; path: string }
   | { kind: 'uid' | 'gid'; lo: number; hi: number };
 
-export interface RuleJson {
-  id: string;
-  effect: 'allow' | 'deny';
-  audit: boolean;
-  via: 'host' | 'kvm' | 'any';
-  /** null: any subject; otherwise indexes into `classes`. */
-  subjects: number[] | null;
-  /** null: no `where`; otherwise a postfix program. */
-  cond: number[] | null;
-  /** The rule's `because` text, or null. */
-  reason: string | null;
-}
+/**
+ * A rule, compactly: `[file, line, flags, subjects, cond, reason]`. Its id is
+ * `files[file] + ":" + line`; `flags` holds RULE_ALLOW, RULE_AUDIT, RULE_HOST and RULE_KVM;
+ * `subjects` is null (any subject) or indexes into `classes`; `cond` is null (no `where`) or a
+ * postfix program; `reason` is the `because` text or null.
+ */
+export type RuleJson = [file: number, line: number, flags: number, subjects: number[] | null, cond: number[] | null, reason: string | null];
 
 export interface TableJson {
   format: 'sgxpol-table';
@@ -35,7 +30,9 @@ export interface TableJson {
   measurements: string[];
   sets: number[][];
   atoms: SubjectAtomJson[];
-  classes: { name: string; expr: number[] }[];
+  classes: { expr: number[]; name: string }[];
+  /** The policy's files, as rule ids name them (the root's base name, others relative to its folder). */
+  files: string[];
   rules: RuleJson[];
   index: { signer: number[][]; enclave: number[][]; any: number[] };
 }
@@ -79,12 +76,13 @@ export const ATOM_HOLDS = 3;
 export const ATOM_UID = 4;
 export const ATOM_GID = 5;
 
-/** Flags word of a rule record. */
+/** Flags of a rule (in the table's `rules` and in posting entries). */
 export const RULE_ALLOW = 1;
-export const RULE_HOST = 2;
-export const RULE_KVM = 4;
-/** The entry's condition is a box (see `boxOf`) instead of a program. */
-export const RULE_BOX = 8;
+export const RULE_AUDIT = 2;
+export const RULE_HOST = 4;
+export const RULE_KVM = 8;
+/** Posting entries only: the entry's condition is a box (see `boxOf`) instead of a program. */
+export const RULE_BOX = 16;
 
 /**
  * A loaded, verified table, laid out for the evaluator: flat typed arrays, so that deciding
@@ -331,27 +329,29 @@ function indexTable(table: TableJson): LoadedTable {
   /** Each rule's entry (see LoadedTable.postingPool), built once and copied into every list that holds the rule. */
   const entries: Int32Array[] = new Array(n);
   for (let i = 0; i < n; i++) {
-    const rule = table.rules[i];
-    const via = rule.via === 'host' ? RULE_HOST : rule.via === 'kvm' ? RULE_KVM : RULE_HOST | RULE_KVM;
-    const entry: number[] = [i, 0, (rule.effect === 'allow' ? RULE_ALLOW : 0) | via];
-    if (rule.subjects === null) entry.push(0);
+    const [file, line, flags, subjects, cond] = table.rules[i];
+    const id = () => `rules[${i}] (${table.files[file] ?? '?'}:${line})`;
+    if (file >= table.files.length) fail(`${id()} names file ${file}, which does not exist`);
+    if ((flags & (RULE_HOST | RULE_KVM)) === 0) fail(`${id()} applies on no path (neither host nor kvm)`);
+    const entry: number[] = [i, 0, flags];
+    if (subjects === null) entry.push(0);
     else {
-      entry.push(rule.subjects.length);
-      for (const c of rule.subjects) {
-        if (c >= table.classes.length) fail(`rules[${i}] (${rule.id}) refers to class ${c}, which does not exist`);
+      entry.push(subjects.length);
+      for (const c of subjects) {
+        if (c >= table.classes.length) fail(`${id()} refers to class ${c}, which does not exist`);
         entry.push(c);
       }
     }
-    if (rule.cond === null) entry.push(0);
+    if (cond === null) entry.push(0);
     else {
-      maxStack = Math.max(maxStack, checkProgram(rule.cond, `rules[${i}] (${rule.id})`, limits));
-      const box = boxOf(rule.cond);
+      maxStack = Math.max(maxStack, checkProgram(cond, id(), limits));
+      const box = boxOf(cond);
       if (box !== null) {
         entry[2] |= RULE_BOX;
         entry.push(...box);
       } else {
-        entry.push(rule.cond.length);
-        for (const x of rule.cond) entry.push(x);
+        entry.push(cond.length);
+        for (const x of cond) entry.push(x);
       }
     }
     entry[1] = entry.length - 2;
@@ -369,10 +369,10 @@ function indexTable(table: TableJson): LoadedTable {
       last = r;
     }
     const start = postings.length;
-    for (const effect of ['deny', 'allow']) {
+    for (const allow of [0, RULE_ALLOW]) {
       const lengthAt = postings.length;
       postings.push(0);
-      for (let k = from; k < rules.length; k++) if (table.rules[rules[k]].effect === effect) postings.append(entries[rules[k]]);
+      for (let k = from; k < rules.length; k++) if ((table.rules[rules[k]][2] & RULE_ALLOW) === allow) postings.append(entries[rules[k]]);
       postings.set(lengthAt, postings.length - lengthAt - 1);
     }
     return start;

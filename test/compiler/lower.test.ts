@@ -26,9 +26,9 @@ describe('SPEC 6 the digest', () => {
     const reversed = JSON.parse(JSON.stringify(result.table), (_key, value) =>
       value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).reverse()) : value,
     );
-    expect(Object.keys(reversed.rules[0])[0]).toBe('via');
+    expect(Object.keys(reversed.default)[0]).toBe('effect');
     expect(digestMatches(reversed)).toBe(true);
-    reversed.rules[0].reason = 'y';
+    reversed.rules[0][5] = 'y';
     expect(digestMatches(reversed)).toBe(false);
   });
 });

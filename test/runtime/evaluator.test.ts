@@ -112,18 +112,22 @@ describe('SPEC 7 subject handles and table swap', () => {
 describe('SPEC 6 table loading refuses bad tables', () => {
   const good = table(POLICY);
   const resigned = (t: TableJson): TableJson => ({ ...t, digest: tableDigest(t as unknown as Record<string, unknown>) });
+  /** Rule `index` of the good table with one field of its tuple replaced. */
+  const withRule = (index: number, field: number, value: unknown) => good.rules[index].map((x, i) => (i === field ? value : x)) as TableJson['rules'][number];
   const refused: [string, unknown, RegExp][] = [
     ['not JSON', '{', /not valid JSON/],
     ['wrong format', { ...good, format: 'other' }, /schema/],
     ['an extra field', { ...good, extra: 1 }, /schema/],
-    ['an altered rule', { ...good, rules: good.rules.map((r) => ({ ...r, effect: 'allow' })) }, /digest mismatch/],
+    ['an altered rule', { ...good, rules: good.rules.map((r) => [r[0], r[1], r[2] | 1, r[3], r[4], r[5]]) }, /digest mismatch/],
     ['a dangling rule index', resigned({ ...good, index: { ...good.index, any: [999] } }), /rule 999/],
-    ['a dangling class', resigned({ ...good, rules: [{ ...good.rules[0], subjects: [99] }, ...good.rules.slice(1)] }), /class 99/],
-    ['a malformed program', resigned({ ...good, rules: [{ ...good.rules[0], cond: [2] }, ...good.rules.slice(1)] }), /underflow/],
-    ['a program leaving two values', resigned({ ...good, rules: [{ ...good.rules[0], cond: [1, 1] }, ...good.rules.slice(1)] }), /2 values/],
-    ['an unknown opcode', resigned({ ...good, rules: [{ ...good.rules[0], cond: [77] }, ...good.rules.slice(1)] }), /opcode/],
+    ['a dangling class', resigned({ ...good, rules: [withRule(0, 3, [99]), ...good.rules.slice(1)] }), /class 99/],
+    ['a malformed program', resigned({ ...good, rules: [withRule(0, 4, [2]), ...good.rules.slice(1)] }), /underflow/],
+    ['a program leaving two values', resigned({ ...good, rules: [withRule(0, 4, [1, 1]), ...good.rules.slice(1)] }), /2 values/],
+    ['an unknown opcode', resigned({ ...good, rules: [withRule(0, 4, [77]), ...good.rules.slice(1)] }), /opcode/],
     ['a class referring forward', resigned({ ...good, classes: [{ name: 'x', expr: [13, 0] }] }), /class 0/],
     ['unsorted measurements', resigned({ ...good, measurements: [B, A] }), /sorted/],
+    ['a rule on no path', resigned({ ...good, rules: [withRule(0, 2, 1), ...good.rules.slice(1)] }), /schema/],
+    ['a rule in a file that does not exist', resigned({ ...good, rules: [withRule(0, 0, 5), ...good.rules.slice(1)] }), /file 5/],
   ];
   for (const [what, input, message] of refused) {
     it(`refuses ${what}`, () => expect(() => Evaluator.fromTable(input)).toThrow(message));
@@ -131,7 +135,7 @@ describe('SPEC 6 table loading refuses bad tables', () => {
   it('keeps its own copy: changing the object after loading changes nothing', () => {
     const mine = structuredClone(good);
     const evaluator = Evaluator.fromTable(mine);
-    mine.rules[0].id = 'forged:1';
+    mine.files[0] = 'forged.sgxpol';
     mine.measurements[0] = C;
     expect(evaluator.decide(request(aesmd))).toMatchObject({ decision: 'allow', rule: 'host.sgxpol:5' });
   });
