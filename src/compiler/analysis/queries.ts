@@ -1,0 +1,376 @@
+// Questions a policy owner asks before shipping, answered exactly with the solver:
+//   diff      which requests change decision between two policies (SPEC 5), grouped by the
+//             old and new deciding rules;
+//   who-can   which subjects may launch a given enclave (by MRSIGNER, MRENCLAVE or SIGSTRUCT);
+//   what-can  which enclaves a given process may launch.
+// Each answer is a list of groups, one per deciding rule (pair), found one at a time: the
+// solver finds a request in the question not yet covered, the reference interpreter names its
+// deciding rule(s), and that rule's whole share of the question is described (exact
+// projections on path, numbers, attributes and measurements) and excluded from the next search.
+import type { Program } from '../ir.js';
+import type { NormalizedRequest, NormalizedSubject, RequestJson } from '../../runtime/types.js';
+import { referenceDecision, setUpAnalysis, witnessOf, type Analysis } from './context.js';
+import { FormulaTooDeep, TRUE, type Formula } from './formula.js';
+import type { PolicyLogic } from './logic.js';
+import { has, members, regionSet, size, union, type RegionSet } from './regionset.js';
+import { Budget, BudgetExceeded, Solver } from './solve.js';
+import { CONDITION_ATTRIBUTES, type Box } from './space.js';
+import { ATTRIBUTE_BITS } from '../../runtime/types.js';
+
+export interface QueryOptions {
+  /** Work allowed for deciding whether there is any answer at all. */
+  budget: number;
+  /** Work allowed for finding and describing all the groups (after the first). */
+  groupBudget: number;
+  /** Most groups listed. */
+  maxGroups: number;
+}
+
+export const DEFAULT_QUERY_OPTIONS: QueryOptions = { budget: 400_000_000, groupBudget: 400_000_000, maxGroups: 50 };
+
+/** What the requests of one group have in common, computed exactly over the group. */
+export interface GroupShape {
+  via: ('host' | 'kvm')[];
+  /** Per number field, the values some request of the group has, as inclusive ranges. */
+  isvprodid: [number, number][];
+  isvsvn: [number, number][];
+  /** Attributes every request of the group has / none has. */
+  attributesRequired: string[];
+  attributesForbidden: string[];
+  /** MRSIGNER / MRENCLAVE values some request of the group has (see MeasurementShape). */
+  mrsigner: MeasurementShape;
+  mrenclave: MeasurementShape;
+}
+
+/**
+ * Values of a measurement in a group: `listed` are values the policy names; when `others` is
+ * true, any value the policy does not name also occurs.
+ */
+export interface MeasurementShape {
+  listed: string[];
+  others: boolean;
+  /** Named sets of the policy all of whose values are in the group (for describing it). */
+  sets: string[];
+  /** True when every value occurs. */
+  any: boolean;
+}
+
+export type QueryOutcome<G> = { status: 'ok'; groups: G[]; complete: boolean } | { status: 'unknown'; reason: string };
+
+// ---- diff ----------------------------------------------------------------------------------------
+
+export interface DiffGroup {
+  old: { decision: 'allow' | 'deny'; rule: string };
+  new: { decision: 'allow' | 'deny'; rule: string };
+  /** One request of the group, in SPEC 2 JSON. */
+  witness: RequestJson;
+  shape: GroupShape;
+  /** Subject classes (of either policy) the witness belongs to. */
+  witnessSubjects: string[];
+  /** The group in words (subjects, path, measurements, numbers, attributes). */
+  summary: string;
+  /** The summary and the decisions. */
+  description: string;
+}
+
+export function diffPrograms(oldProgram: Program, newProgram: Program, options: QueryOptions = DEFAULT_QUERY_OPTIONS): QueryOutcome<DiffGroup> {
+  const setup = setUpAnalysis([oldProgram, newProgram]);
+  if (!setup.ok) return { status: 'unknown', reason: setup.reason };
+  const analysis = setup.analysis;
+  const [before, after] = analysis.logics;
+  const b = analysis.builder;
+  const changed = b.or([b.and([before.allowed(), after.denied()]), b.and([before.denied(), after.allowed()])]);
+  return enumerate(analysis, changed, analysis.space.initialBox(), options, (json, request) => {
+    const d0 = referenceDecision(oldProgram, json);
+    const d1 = referenceDecision(newProgram, json);
+    if (d0.decision === d1.decision || d0.rule === null || d1.rule === null) {
+      throw new Error(`analysis: diff witness does not change decision: ${JSON.stringify(json)}`);
+    }
+    const group = b.and([before.decidedBy(d0.rule), after.decidedBy(d1.rule)]);
+    return {
+      group,
+      finish: (shape: GroupShape): DiffGroup => {
+        const witnessSubjects = [...new Set([...subjectClassesOf(before, request), ...subjectClassesOf(after, request)])].sort();
+        const old = { decision: d0.decision, rule: d0.rule! };
+        const now = { decision: d1.decision, rule: d1.rule! };
+        const summary = describeShape(shape, witnessSubjects);
+        return {
+          old,
+          new: now,
+          witness: json,
+          shape,
+          witnessSubjects,
+          summary,
+          description: `${summary}: ${old.decision} by ${old.rule} before, ${now.decision} by ${now.rule} now`,
+        };
+      },
+    };
+  });
+}
+
+// ---- who-can and what-can ------------------------------------------------------------------------
+
+/** Fixed parts of the enclave (and path) for who-can. */
+export interface EnclaveQuery {
+  mrsigner?: string;
+  mrenclave?: string;
+  isvprodid?: number;
+  isvsvn?: number;
+  /** The low 32 bits of the ATTRIBUTES flags. */
+  attributeBits?: number;
+  via?: 'host' | 'kvm';
+}
+
+export interface AccessGroup {
+  /** The deciding allow rule, or `default`. */
+  rule: string;
+  because: string | undefined;
+  witness: RequestJson;
+  shape: GroupShape;
+  /** Subject classes every subject of the group is in / some are in. */
+  subjectsAlways: string[];
+  subjectsSometimes: string[];
+  /** The group in words (subjects, path, measurements, numbers, attributes). */
+  summary: string;
+  description: string;
+}
+
+export function whoCan(program: Program, query: EnclaveQuery, options: QueryOptions = DEFAULT_QUERY_OPTIONS): QueryOutcome<AccessGroup> {
+  const setup = setUpAnalysis([program]);
+  if (!setup.ok) return { status: 'unknown', reason: setup.reason };
+  const analysis = setup.analysis;
+  const space = analysis.space;
+  const box = space.initialBox();
+  if (query.mrsigner !== undefined) box[space.mrsigner] = one(space.dims[space.mrsigner].n, space.measurementRegionOf(space.mrsigner, query.mrsigner));
+  if (query.mrenclave !== undefined) box[space.mrenclave] = one(space.dims[space.mrenclave].n, space.measurementRegionOf(space.mrenclave, query.mrenclave));
+  if (query.isvprodid !== undefined) box[space.isvprodid] = one(space.dims[space.isvprodid].n, space.intRegionOf(space.isvprodid, query.isvprodid));
+  if (query.isvsvn !== undefined) box[space.isvsvn] = one(space.dims[space.isvsvn].n, space.intRegionOf(space.isvsvn, query.isvsvn));
+  if (query.attributeBits !== undefined) {
+    for (const [name, dim] of space.attributes) box[dim] = one(2, (query.attributeBits >>> ATTRIBUTE_BITS[name]) & 1);
+  }
+  if (query.via !== undefined) box[space.via] = one(2, query.via === 'kvm' ? 1 : 0);
+  return access(analysis, box, options, true);
+}
+
+export function whatCan(program: Program, subject: NormalizedSubject, via: 'host' | 'kvm' | undefined, options: QueryOptions = DEFAULT_QUERY_OPTIONS): QueryOutcome<AccessGroup> {
+  const setup = setUpAnalysis([program]);
+  if (!setup.ok) return { status: 'unknown', reason: setup.reason };
+  const analysis = setup.analysis;
+  const space = analysis.space;
+  // Any enclave will do to read off the subject's regions.
+  const probe: NormalizedRequest = {
+    subject,
+    action: 'einit',
+    via: via ?? 'host',
+    enclave: { mrenclave: '0'.repeat(64), mrsigner: '0'.repeat(64), isvprodid: 0, isvsvn: 0, attributeBits: 0, attributesHex: '0'.repeat(16) },
+  };
+  const regions = space.regionsOf(probe);
+  const box = space.initialBox();
+  for (const dim of [space.exe, space.label, space.uid, space.gid, ...space.devices.values()]) box[dim] = one(space.dims[dim].n, regions[dim]);
+  if (via !== undefined) box[space.via] = one(2, regions[space.via]);
+  return access(analysis, box, options, false);
+}
+
+function access(analysis: Analysis, box: Box, options: QueryOptions, describeSubjects: boolean): QueryOutcome<AccessGroup> {
+  const logic = analysis.logics[0];
+  const program = logic.program;
+  return enumerate(analysis, logic.allowed(), box, options, (json, request, solver) => {
+    const decision = referenceDecision(program, json);
+    if (decision.decision !== 'allow' || decision.rule === null) throw new Error(`analysis: access witness is not allowed: ${JSON.stringify(json)}`);
+    const rule = decision.rule;
+    const group = logic.decidedBy(rule);
+    return {
+      group,
+      finish: (shape: GroupShape, within: Formula): AccessGroup => {
+        const always: string[] = [];
+        const sometimes: string[] = [];
+        if (describeSubjects) {
+          for (const name of [...program.subjects.keys()].sort()) {
+            const member = logic.subjectClass(name);
+            if (!solver.satisfiable(analysis.builder.and([within, member]), box)) continue;
+            if (solver.satisfiable(analysis.builder.and([within, analysis.builder.not(member)]), box)) sometimes.push(name);
+            else always.push(name);
+          }
+        } else {
+          always.push(...subjectClassesOf(logic, request));
+        }
+        const because = program.rules.find((r) => r.id === rule)?.because;
+        const summary = describeShape(shape, always);
+        return {
+          rule,
+          because,
+          witness: json,
+          shape,
+          subjectsAlways: always,
+          subjectsSometimes: sometimes,
+          summary,
+          description: `${summary}: allow by ${rule}${because !== undefined ? ` (${because})` : ''}`,
+        };
+      },
+    };
+  });
+}
+
+// ---- finding groups one at a time ----------------------------------------------------------------
+
+interface Found<G> {
+  /** Every request of the question that belongs with this one. */
+  group: Formula;
+  finish: (shape: GroupShape, within: Formula) => G;
+}
+
+function enumerate<G>(
+  analysis: Analysis,
+  question: Formula,
+  box: Box,
+  options: QueryOptions,
+  classify: (json: RequestJson, request: NormalizedRequest, solver: Solver) => Found<G>,
+): QueryOutcome<G> {
+  const b = analysis.builder;
+  let solver = new Solver(b, new Budget(options.budget));
+  let found: Box | undefined;
+  try {
+    found = solver.solve(question, box);
+  } catch (e) {
+    if (e instanceof BudgetExceeded || e instanceof FormulaTooDeep) return { status: 'unknown', reason: e.message };
+    throw e;
+  }
+  const groups: G[] = [];
+  if (found === undefined) return { status: 'ok', groups, complete: true };
+  solver = new Solver(b, new Budget(options.groupBudget));
+  let remaining = question;
+  try {
+    while (found !== undefined) {
+      if (groups.length === options.maxGroups) return { status: 'ok', groups, complete: false };
+      const { json, request } = witnessOf(analysis, found);
+      const { group, finish } = classify(json, request, solver);
+      const within = b.and([question, group]);
+      groups.push(finish(shapeOf(analysis, solver, within, box), within));
+      remaining = b.and([remaining, b.not(group)]);
+      found = solver.solve(remaining, box);
+    }
+  } catch (e) {
+    if (e instanceof BudgetExceeded || e instanceof FormulaTooDeep) return { status: 'ok', groups, complete: false };
+    throw e;
+  }
+  return { status: 'ok', groups, complete: true };
+}
+
+// ---- describing a group --------------------------------------------------------------------------
+
+function shapeOf(analysis: Analysis, solver: Solver, within: Formula, box: Box): GroupShape {
+  const space = analysis.space;
+  const b = analysis.builder;
+  const possible = (dim: number, set: RegionSet) => solver.satisfiable(b.and([within, b.lit(dim, set)]), box);
+  /** The regions of `dim` some request of the group falls in. */
+  const projection = (dim: number): RegionSet => {
+    let out: RegionSet = regionSet(space.dims[dim].n, []);
+    for (const cls of solver.classesOf(within, box, dim)) if (possible(dim, cls)) out = union(out, cls);
+    return out;
+  };
+  const ranges = (dim: number): [number, number][] => {
+    const out: [number, number][] = [];
+    for (const region of members(projection(dim))) {
+      const [lo, hi] = space.intBounds(dim, region);
+      const last = out[out.length - 1];
+      if (last !== undefined && last[1] + 1 === lo) last[1] = hi;
+      else out.push([lo, hi]);
+    }
+    return out;
+  };
+  const attributesRequired: string[] = [];
+  const attributesForbidden: string[] = [];
+  for (const name of CONDITION_ATTRIBUTES) {
+    const dim = space.attributes.get(name)!;
+    const canSet = possible(dim, one(2, 1));
+    const canClear = possible(dim, one(2, 0));
+    if (canSet && !canClear) attributesRequired.push(name);
+    if (canClear && !canSet) attributesForbidden.push(name);
+  }
+  return {
+    via: (['host', 'kvm'] as const).filter((v) => possible(space.via, one(2, v === 'kvm' ? 1 : 0))),
+    isvprodid: ranges(space.isvprodid),
+    isvsvn: ranges(space.isvsvn),
+    attributesRequired,
+    attributesForbidden,
+    mrsigner: measurementShape(analysis, space.mrsigner, projection(space.mrsigner), 'signer'),
+    mrenclave: measurementShape(analysis, space.mrenclave, projection(space.mrenclave), 'enclave'),
+  };
+}
+
+function measurementShape(analysis: Analysis, dim: number, regions: RegionSet, kind: 'signer' | 'enclave'): MeasurementShape {
+  const space = analysis.space;
+  const n = space.dims[dim].n;
+  const any = size(regions) === n;
+  const others = has(regions, n - 1);
+  const listed: string[] = [];
+  const inGroup = new Set<string>();
+  if (!any) {
+    for (const region of members(regions)) {
+      if (space.isUnmentionedMeasurement(dim, region)) continue;
+      for (const value of space.measurementValues(dim, region)) {
+        listed.push(value);
+        inGroup.add(value);
+      }
+    }
+  }
+  // Named sets wholly in the group, leaving out any that a larger one listed here contains.
+  const candidates = new Map<string, readonly string[]>();
+  if (!any) {
+    for (const logic of analysis.logics) {
+      for (const [name, set] of kind === 'signer' ? logic.program.signers : logic.program.enclaves) {
+        if (!candidates.has(name) && set.values.length > 0 && set.values.every((v) => inGroup.has(v))) candidates.set(name, set.values);
+      }
+    }
+  }
+  const within = (a: readonly string[], b: readonly string[]) => a.every((v) => b.includes(v));
+  const sets = [...candidates].filter(([name, values]) =>
+    ![...candidates].some(([other, more]) => other !== name && within(values, more) && (more.length > values.length || other < name)),
+  ).map(([name]) => name);
+  return { listed: listed.sort(), others, sets: sets.sort(), any };
+}
+
+function describeShape(shape: GroupShape, subjects: string[]): string {
+  const parts: string[] = [];
+  parts.push(subjects.length > 0 ? `subjects in ${subjects.join(', ')}` : 'subjects in no named class');
+  parts.push(shape.via.length === 2 ? 'via host or kvm' : `via ${shape.via[0]}`);
+  parts.push(measurementWords(shape.mrsigner, 'signer'));
+  const enclave = measurementWords(shape.mrenclave, 'enclave');
+  if (!shape.mrenclave.any) parts.push(enclave);
+  const numbers = (name: string, ranges: [number, number][]) => {
+    if (ranges.length === 1 && ranges[0][0] === 0 && ranges[0][1] === 65535) return;
+    parts.push(`${name} ${ranges.map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}..${hi}`)).join(', ')}`);
+  };
+  numbers('isvprodid', shape.isvprodid);
+  numbers('isvsvn', shape.isvsvn);
+  if (shape.attributesRequired.length > 0) parts.push(`with ${shape.attributesRequired.join(', ')}`);
+  if (shape.attributesForbidden.length > 0) parts.push(`without ${shape.attributesForbidden.join(', ')}`);
+  return parts.join(', ');
+}
+
+export function measurementWords(shape: MeasurementShape, kind: 'signer' | 'enclave'): string {
+  if (shape.any) return `any ${kind}`;
+  // Named sets wholly in the group, then the listed values no such set covers.
+  const named = shape.sets.map((name) => `${kind} ${name}`);
+  const values = shape.listed.length > 0 && named.length === 0 ? shape.listed.map((v) => `${kind} ${short(v)}`) : [];
+  const listed = [...named, ...values];
+  if (shape.others) return listed.length > 0 ? `any ${kind} the policy does not name, or ${listed.join(', ')}` : `any ${kind} the policy does not name`;
+  return listed.length > 0 ? listed.join(', ') : `no ${kind}`;
+}
+
+function short(hex: string): string {
+  return `${hex.slice(0, 12)}…`;
+}
+
+function subjectClassesOf(logic: PolicyLogic, request: NormalizedRequest): string[] {
+  const space = logic.space;
+  const box = space.initialBox();
+  space.regionsOf(request).forEach((region, dim) => (box[dim] = one(space.dims[dim].n, region)));
+  const solver = new Solver(logic.builder, new Budget(Number.MAX_SAFE_INTEGER));
+  // At a single point every formula simplifies to a constant.
+  return [...logic.program.subjects.keys()].filter((name) => solver.simplify(logic.subjectClass(name), box) === TRUE).sort();
+}
+
+function one(n: number, region: number): RegionSet {
+  return regionSet(n, [region]);
+}
