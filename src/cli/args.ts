@@ -17,6 +17,8 @@ export interface CommandSpec {
   options: OptionSpecs;
   /** Positional arguments allowed: [min, max]. */
   positionals: [number, number];
+  /** Exit status for a usage or input error, when it is not 1 (`diff` keeps 1 for "changed"). */
+  errorStatus?: number;
   run(args: ParsedArgs, io: CliIo): Promise<number>;
 }
 

@@ -2,12 +2,13 @@
 import type { Decision } from '../runtime/types.js';
 import { UsageError, type CommandSpec } from './args.js';
 import { parseUserJson, readStdin, readUserFile, type CliIo } from './io.js';
+import { explainDecision } from './explain.js';
 import { loadEvaluator } from './load.js';
 
 export const evalCommand: CommandSpec = {
   name: 'eval',
   summary: 'Decide one request (exit 0 allow, 2 deny).',
-  usage: ['eval POLICY --request REQ.json [--json]', 'eval POLICY --request - [--json]   (request on standard input)'],
+  usage: ['eval POLICY --request REQ.json [--json] [--explain]', 'eval POLICY --request - [--json]   (request on standard input)'],
   help: `POLICY is a .sgxpol root file (compiled on the fly) or a table written by
 \`sgxpol compile\`. A .json file is a table and a .sgxpol file a policy; any other name is a
 table when it starts with '{'. A table is validated and its digest checked before use.
@@ -20,6 +21,10 @@ options:
   -r, --request FILE  the request as JSON; '-' reads it from standard input
   --json              print the decision object on one line:
                       {"decision":…,"rule":…,"audit":…,"reason":…}
+  --explain           also list every rule that matches and why the deciding one won;
+                      for a deny no rule made, the nearest allow rules and the first
+                      condition of each that failed (POLICY must be a .sgxpol file;
+                      with --json, the object gets an "explanation" field)
   -h, --help          show this help
 
 Without --json the decision is printed as one readable line, e.g.
@@ -27,13 +32,14 @@ Without --json the decision is printed as one readable line, e.g.
 
 exit status: 0 allow, 2 deny, 1 error (policy does not compile, table refused,
 request not readable or not JSON, usage error)`,
-  options: { request: { type: 'string', short: 'r' }, json: { type: 'boolean' } },
+  options: { request: { type: 'string', short: 'r' }, json: { type: 'boolean' }, explain: { type: 'boolean' } },
   positionals: [1, 1],
   async run(args, io) {
     const requestArg = args.values.request;
     if (typeof requestArg !== 'string') throw new UsageError('--request is required (a JSON file, or - for standard input)');
     // Read the request first: a typo in its name should not cost a compilation.
     const request = await readRequest(io, requestArg);
+    if (args.values.explain === true) return explainDecision(io, args.positionals[0], request, args.values.json === true);
     const evaluator = await loadEvaluator(io, args.positionals[0]);
     if (!evaluator) return 1;
     const decision = evaluator.decide(request);

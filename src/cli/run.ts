@@ -5,6 +5,7 @@ import { suggest } from '../compiler/diagnostics.js';
 import { helpText, parseCommandArgs, usageText, UsageError, type CommandSpec } from './args.js';
 import { checkCommand } from './check.js';
 import { compileCommand } from './compile.js';
+import { diffCommand } from './diff.js';
 import { evalCommand } from './eval.js';
 import { fmtCommand } from './fmt.js';
 import { graphCommand } from './graph.js';
@@ -12,10 +13,12 @@ import { UserError, type CliIo } from './io.js';
 import { lspCommand } from './lsp.js';
 import { sigstructCommand } from './sigstruct.js';
 import { testCommand } from './test.js';
+import { whatCanCommand } from './what-can.js';
+import { whoCanCommand } from './who-can.js';
 
 export type { CliIo } from './io.js';
 
-export const commands: readonly CommandSpec[] = [compileCommand, checkCommand, evalCommand, testCommand, sigstructCommand, fmtCommand, lspCommand, graphCommand];
+export const commands: readonly CommandSpec[] = [compileCommand, checkCommand, evalCommand, testCommand, sigstructCommand, fmtCommand, lspCommand, graphCommand, diffCommand, whoCanCommand, whatCanCommand];
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const [first, ...rest] = argv;
@@ -47,17 +50,18 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     return await command.run(args, io);
   } catch (e) {
+    const status = command.errorStatus ?? 1;
     if (e instanceof UsageError) {
       io.stderr.write(`sgxpol ${command.name}: ${e.message}\n${usageText(command)}Try 'sgxpol ${command.name} --help' for more.\n`);
-      return 1;
+      return status;
     }
     if (e instanceof UserError) {
       io.stderr.write(`sgxpol: ${e.message}\n`);
-      return 1;
+      return status;
     }
     // Only a bug gets here: say so, with the stack, so it can be reported.
     io.stderr.write(`sgxpol: internal error in '${command.name}': ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    return 1;
+    return status;
   }
 }
 
