@@ -12,7 +12,7 @@ import type {
   AttributeName, CmpOp, Cond, Effect, IntLit, MeasItem, MeasurementKind, Name, ObjectRef, Objects, Span, Statement,
   StringLit as StringLitNode, SubjExpr, SubjPred, Subjects, Via,
 } from './ast.js';
-import { Codes, error, type Diagnostic, type DiagnosticCode } from './diagnostics.js';
+import { Codes, error, warning, type Diagnostic, type DiagnosticCode } from './diagnostics.js';
 import {
   tokenSpan, isWellFormedInt, Allow, Signer, Exe, Label, Uid, Host, Kvm, Isvprodid, EqEq, NotEq, Lt, LtEq, Gt, GtEq,
   UnterminatedString,
@@ -503,11 +503,12 @@ export class AstBuilder {
     return { pred: { kind, lo, hi, range: true }, span: this.spanOf(idKw, hiToken) };
   }
 
-  /** A glob or path that can never match an absolute path is reported (E204). */
+  /** A glob or path that can never match an absolute path is reported (warning W008). */
   private checkAbsolute(lit: StringLitNode, what: string, why: string, allowDoubleStar: boolean): void {
     if (lit.value.startsWith('/') || (allowDoubleStar && lit.value.startsWith('**'))) return;
     if (lit.value.length > MAX_STRING_CHARS) return; // already reported as too long
-    this.report(Codes.BAD_PATH, lit.span, `${what} "${clip(lit.value)}" can never match: ${why}`);
+    // A warning, not an error: the policy means something (this predicate is simply false).
+    this.diagnostics.push(warning(Codes.PATH_NEVER_MATCHES, lit.span, `${what} "${clip(lit.value)}" can never match: ${why}`));
   }
 
   // ---- conditions -------------------------------------------------------------------------------

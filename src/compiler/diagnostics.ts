@@ -48,7 +48,7 @@ export const Codes = {
   BAD_MEASUREMENT: 'E201',
   NUMBER_OUT_OF_RANGE: 'E202',
   EMPTY_RANGE: 'E203',
-  BAD_PATH: 'E204',
+  BAD_PATH: 'E204', // retired: a path that can never match is warning W008
   // files and imports
   IMPORT_NOT_FOUND: 'E301',
   IMPORT_CYCLE: 'E302',
@@ -72,6 +72,7 @@ export const Codes = {
   RULE_SHADOWED: 'W005',
   // W006 was "neverallow not yet verified", retired when the exact check arrived.
   LINTS_INCOMPLETE: 'W007',
+  PATH_NEVER_MATCHES: 'W008',
 } as const;
 
 export type DiagnosticCode = (typeof Codes)[keyof typeof Codes];

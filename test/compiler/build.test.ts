@@ -145,13 +145,18 @@ describe('exe globs and holds paths that can never match', () => {
   it('an exe glob must start with / or **', () => {
     expect(diags('subject s = exe "/usr/bin/*" or exe "**/qemu" or exe "**";')).toEqual([]);
     expect(diags('subject s = exe "qemu";')).toEqual([
-      ['E204', 'exe glob "qemu" can never match: exe paths are absolute, so an exe glob must start with \'/\' (or \'**\')'],
+      ['W008', 'exe glob "qemu" can never match: exe paths are absolute, so an exe glob must start with \'/\' (or \'**\')'],
     ]);
-    expect(diags('subject s = exe "*/qemu";').map((d) => d[0])).toEqual(['E204']);
+    expect(diags('subject s = exe "*/qemu";').map((d) => d[0])).toEqual(['W008']);
+  });
+
+  it('is a warning: the statement is kept and the policy compiles', () => {
+    expect(kinds('subject s = exe "qemu";')).toEqual(['subject']);
+    expect(parse('subject s = exe "qemu";').diagnostics.map((d) => d.severity)).toEqual(['warning']);
   });
 
   it('a holds path must start with /', () => {
-    expect(diags('allow * einit * where holds "dev/kvm";').map((d) => d[0])).toEqual(['E204']);
+    expect(diags('allow * einit * where holds "dev/kvm";').map((d) => d[0])).toEqual(['W008']);
   });
 
   it('label globs may be anything', () => {
