@@ -452,6 +452,8 @@ function globDfa(t: GlobTokens, mode: GlobMode, classUnits: number[]): GlobDfa |
       next[s * classCount + c] = intern(out);
     }
   }
+  // Moore's method takes a round per state in a long literal chain, which is minimal already.
+  if (sets.length > 256) return withDistinct(Int32Array.from(next), Uint8Array.from(sets, (set) => (set.includes(m) ? 1 : 0)), classCount);
   return minimize(
     Int32Array.from(next),
     Uint8Array.from(sets, (set) => (set.includes(m) ? 1 : 0)),
@@ -497,12 +499,17 @@ function minimize(next: Int32Array, accepting: Uint8Array, classCount: number): 
     minAccepting[b] = accepting[s];
     for (let c = 0; c < classCount; c++) minNext[b * classCount + c] = order[block[next[s * classCount + c]]];
   }
+  return withDistinct(minNext, minAccepting, classCount);
+}
+
+/** Adds, per state, the classes whose successor differs from the "other" class's. */
+function withDistinct(next: Int32Array, accepting: Uint8Array, classCount: number): GlobDfa {
   const distinct: number[][] = [];
-  for (let b = 0; b < blocks; b++) {
-    const otherNext = minNext[b * classCount + classCount - 1];
+  for (let b = 0; b < accepting.length; b++) {
+    const otherNext = next[b * classCount + classCount - 1];
     const out: number[] = [];
-    for (let c = 0; c < classCount - 1; c++) if (minNext[b * classCount + c] !== otherNext) out.push(c);
+    for (let c = 0; c < classCount - 1; c++) if (next[b * classCount + c] !== otherNext) out.push(c);
     distinct.push(out);
   }
-  return { next: minNext, accepting: minAccepting, distinct };
+  return { next, accepting, distinct };
 }

@@ -9,6 +9,7 @@
 // projections on path, numbers, attributes and measurements) and excluded from the next search.
 import type { Program } from '../ir.js';
 import type { NormalizedRequest, NormalizedSubject, RequestJson } from '../../runtime/types.js';
+import { normalizeRequest } from '../../runtime/request.js';
 import { referenceDecision, setUpAnalysis, witnessOf, type Analysis } from './context.js';
 import { FormulaTooDeep, TRUE, type Formula } from './formula.js';
 import type { PolicyLogic } from './logic.js';
@@ -149,7 +150,16 @@ export function whoCan(program: Program, query: EnclaveQuery, options: QueryOpti
     for (const [name, dim] of space.attributes) box[dim] = one(2, (query.attributeBits >>> ATTRIBUTE_BITS[name]) & 1);
   }
   if (query.via !== undefined) box[space.via] = one(2, query.via === 'kvm' ? 1 : 0);
-  return access(analysis, box, options, true);
+  // Witnesses show the queried values themselves (they fall in the same regions as the box's).
+  const patch = (json: RequestJson): RequestJson => {
+    const enclave = { ...(json.enclave as Extract<RequestJson['enclave'], { mrsigner: string }>) };
+    if (query.mrsigner !== undefined) enclave.mrsigner = query.mrsigner;
+    if (query.mrenclave !== undefined) enclave.mrenclave = query.mrenclave;
+    if (query.isvprodid !== undefined) enclave.isvprodid = query.isvprodid;
+    if (query.isvsvn !== undefined) enclave.isvsvn = query.isvsvn;
+    return { ...json, enclave };
+  };
+  return access(analysis, box, options, true, patch);
 }
 
 export function whatCan(program: Program, subject: NormalizedSubject, via: 'host' | 'kvm' | undefined, options: QueryOptions = DEFAULT_QUERY_OPTIONS): QueryOutcome<AccessGroup> {
@@ -168,13 +178,19 @@ export function whatCan(program: Program, subject: NormalizedSubject, via: 'host
   const box = space.initialBox();
   for (const dim of [space.exe, space.label, space.uid, space.gid, ...space.devices.values()]) box[dim] = one(space.dims[dim].n, regions[dim]);
   if (via !== undefined) box[space.via] = one(2, regions[space.via]);
-  return access(analysis, box, options, false);
+  const subjectJson: RequestJson['subject'] = { exe: subject.exe, uid: subject.uid, gid: subject.gid, holds: [...subject.holds] };
+  if (subject.label !== undefined) subjectJson.label = subject.label;
+  return access(analysis, box, options, false, (json) => ({ ...json, subject: subjectJson }));
 }
 
-function access(analysis: Analysis, box: Box, options: QueryOptions, describeSubjects: boolean): QueryOutcome<AccessGroup> {
+function access(analysis: Analysis, box: Box, options: QueryOptions, describeSubjects: boolean, patch: (json: RequestJson) => RequestJson): QueryOutcome<AccessGroup> {
   const logic = analysis.logics[0];
   const program = logic.program;
-  return enumerate(analysis, logic.allowed(), box, options, (json, request, solver) => {
+  return enumerate(analysis, logic.allowed(), box, options, (found, _request, solver) => {
+    const json = patch(found);
+    const check = normalizeRequest(json);
+    if (!check.ok) throw new Error(`analysis: a patched witness is invalid (${check.reason})`);
+    const request = check.request;
     const decision = referenceDecision(program, json);
     if (decision.decision !== 'allow' || decision.rule === null) throw new Error(`analysis: access witness is not allowed: ${JSON.stringify(json)}`);
     const rule = decision.rule;
