@@ -99,7 +99,7 @@ function subjectsCell(g: AccessGroup): string {
   const parts: string[] = [];
   if (g.subjectsAlways.length > 0) parts.push(g.subjectsAlways.join(', '));
   if (g.subjectsSometimes.length > 0) parts.push(`some in ${g.subjectsSometimes.join(', ')}`);
-  return parts.length > 0 ? parts.join('; ') : 'any subject in no named class';
+  return parts.length > 0 ? parts.join('; ') : 'subjects in no named class';
 }
 
 /** The conditions on what the query leaves open. */
