@@ -182,7 +182,7 @@ function actualOfExpr(expr: SubjExpr, request: NormalizedRequest): string {
   const stack = [expr];
   while (stack.length > 0) {
     const e = stack.pop()!;
-    if (e.kind === 'and' || e.kind === 'or') stack.push(...[...e.operands].reverse());
+    if (e.kind === 'and' || e.kind === 'or') for (let i = e.operands.length - 1; i >= 0; i--) stack.push(e.operands[i]);
     else if (e.kind === 'not') stack.push(e.operand);
     else if (e.kind === 'pred') {
       const words = actualOfPred(e.pred, request);

@@ -86,49 +86,59 @@ export class FormulaBuilder {
     return result;
   }
 
+  // Called millions of times in a search, mostly with two or three items: no closures, and a
+  // set for duplicates only when the junction is large.
   private junction(kind: 'and' | 'or', items: readonly Formula[]): Formula {
     const isAnd = kind === 'and';
     const out: Formula[] = [];
-    const litAt = new Map<number, number>(); // dim → position in `out`
-    const seen = new Set<Formula>();
-    const push = (item: Formula): boolean => {
-      // Returns false when the whole junction is decided (an absorbing constant).
-      if (item.kind === 'const') return item.value === isAnd;
+    let seen: Set<Formula> | undefined;
+    let depth = 0;
+    // Items to add; small junctions of the same kind are spread in place.
+    const work: Formula[] = [];
+    for (let i = items.length - 1; i >= 0; i--) work.push(items[i]);
+    while (work.length > 0) {
+      const item = work.pop()!;
+      if (item.kind === 'const') {
+        if (item.value === isAnd) continue;
+        return isAnd ? FALSE : TRUE;
+      }
       if (item.kind === 'lit') {
-        const at = litAt.get(item.dim);
-        if (at === undefined) {
-          litAt.set(item.dim, out.length);
+        let at = -1;
+        for (let j = 0; j < out.length; j++) {
+          const o = out[j];
+          if (o.kind === 'lit' && o.dim === item.dim) {
+            at = j;
+            break;
+          }
+        }
+        if (at < 0) {
           out.push(item);
-          return true;
+          continue;
         }
         const previous = out[at] as Literal;
         const merged = this.lit(item.dim, isAnd ? intersect(previous.set, item.set) : union(previous.set, item.set));
         if (merged.kind === 'const') {
-          if (merged.value !== isAnd) return false;
-          out[at] = TRUE; // identity: removed below
-          litAt.delete(item.dim);
-          return true;
+          if (merged.value !== isAnd) return merged;
+          out.splice(at, 1); // the identity: drop the literal
+          continue;
         }
         out[at] = merged;
-        return true;
+        continue;
       }
-      if (seen.has(item)) return true;
-      seen.add(item);
       if (item.kind === kind && item.items.length < BIG_JUNCTION) {
-        for (const inner of item.items) if (!push(inner)) return false;
-        return true;
+        for (let j = item.items.length - 1; j >= 0; j--) work.push(item.items[j]);
+        continue;
       }
+      if (out.length >= 16 && seen === undefined) seen = new Set(out);
+      if (seen !== undefined ? seen.has(item) : out.includes(item)) continue;
+      seen?.add(item);
       out.push(item);
-      return true;
-    };
-    for (const item of items) if (!push(item)) return isAnd ? FALSE : TRUE;
-    const kept = out.filter((item) => item.kind !== 'const');
-    if (kept.length === 0) return isAnd ? TRUE : FALSE;
-    if (kept.length === 1) return kept[0];
-    let depth = 0;
-    for (const item of kept) if (item.kind === 'and' || item.kind === 'or') depth = Math.max(depth, item.depth);
+      if (item.depth > depth) depth = item.depth;
+    }
+    if (out.length === 0) return isAnd ? TRUE : FALSE;
+    if (out.length === 1) return out[0];
     if (depth + 1 > MAX_FORMULA_DEPTH) throw new FormulaTooDeep(`conditions nest more than ${MAX_FORMULA_DEPTH} levels deep`);
-    return { kind, items: kept, depth: depth + 1, shared: false };
+    return { kind, items: out, depth: depth + 1, shared: false };
   }
 }
 

@@ -170,7 +170,7 @@ function mentions(f: Formula, dim: number): boolean {
     const g = stack.pop()!;
     if (g.kind === 'lit') {
       if (g.dim === dim) return true;
-    } else if (g.kind !== 'const') stack.push(...g.items);
+    } else if (g.kind !== 'const') for (const item of g.items) stack.push(item);
   }
   return false;
 }
@@ -181,7 +181,7 @@ function firstDimIn(f: Formula, dims: Set<number>): number | undefined {
     const g = stack.pop()!;
     if (g.kind === 'lit') {
       if (dims.has(g.dim)) return g.dim;
-    } else if (g.kind !== 'const') stack.push(...g.items);
+    } else if (g.kind !== 'const') for (const item of g.items) stack.push(item);
   }
   return undefined;
 }

@@ -267,7 +267,7 @@ function classRefs(root: SubjExpr): string[] {
   const stack = [root];
   while (stack.length > 0) {
     const e = stack.pop()!;
-    if (e.kind === 'and' || e.kind === 'or') stack.push(...e.operands);
+    if (e.kind === 'and' || e.kind === 'or') for (const x of e.operands) stack.push(x);
     else if (e.kind === 'not') stack.push(e.operand);
     else if (e.kind === 'ref') out.push(e.name.text);
   }

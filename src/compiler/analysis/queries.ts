@@ -13,7 +13,7 @@ import { normalizeRequest } from '../../runtime/request.js';
 import { referenceDecision, setUpAnalysis, witnessOf, type Analysis } from './context.js';
 import { FormulaTooDeep, TRUE, type Formula } from './formula.js';
 import type { PolicyLogic } from './logic.js';
-import { has, members, regionSet, size, union, type RegionSet } from './regionset.js';
+import { complement, has, intersect, isEmpty, members, regionSet, size, union, type RegionSet } from './regionset.js';
 import { Budget, BudgetExceeded, Solver } from './solve.js';
 import { CONDITION_ATTRIBUTES, type Box } from './space.js';
 import { ATTRIBUTE_BITS } from '../../runtime/types.js';
@@ -243,33 +243,32 @@ function enumerate<G>(
   classify: (json: RequestJson, request: NormalizedRequest, solver: Solver) => Found<G>,
 ): QueryOutcome<G> {
   const b = analysis.builder;
-  let solver = new Solver(b, new Budget(options.budget));
-  let found: Box | undefined;
-  try {
-    found = solver.solve(question, box);
-  } catch (e) {
-    if (e instanceof BudgetExceeded || e instanceof FormulaTooDeep) return { status: 'unknown', reason: e.message };
-    throw e;
-  }
+  // One search walks the whole question: each solution found names a group, which is then
+  // excluded from the rest of the search. Deciding whether there is any solution at all gets
+  // `budget`; listing and describing the groups gets `groupBudget` more.
+  const budget = new Budget(options.budget);
+  const solver = new Solver(b, budget);
   const groups: G[] = [];
-  if (found === undefined) return { status: 'ok', groups, complete: true };
-  solver = new Solver(b, new Budget(options.groupBudget));
-  let remaining = question;
+  let complete = true;
   try {
-    while (found !== undefined) {
-      if (groups.length === options.maxGroups) return { status: 'ok', groups, complete: false };
+    solver.enumerate(question, box, (found) => {
+      if (groups.length === 0) budget.limit = budget.used + options.groupBudget;
+      if (groups.length === options.maxGroups) {
+        complete = false;
+        return 'stop';
+      }
       const { json, request } = witnessOf(analysis, found);
       const { group, finish } = classify(json, request, solver);
       const within = b.and([question, group]);
       groups.push(finish(shapeOf(analysis, solver, within, box), within));
-      remaining = b.and([remaining, b.not(group)]);
-      found = solver.solve(remaining, box);
-    }
+      return b.not(group);
+    });
   } catch (e) {
-    if (e instanceof BudgetExceeded || e instanceof FormulaTooDeep) return { status: 'ok', groups, complete: false };
-    throw e;
+    if (!(e instanceof BudgetExceeded || e instanceof FormulaTooDeep)) throw e;
+    if (groups.length === 0) return { status: 'unknown', reason: e.message };
+    complete = false;
   }
-  return { status: 'ok', groups, complete: true };
+  return { status: 'ok', groups, complete };
 }
 
 // ---- describing a group --------------------------------------------------------------------------
@@ -277,12 +276,23 @@ function enumerate<G>(
 function shapeOf(analysis: Analysis, solver: Solver, within: Formula, box: Box): GroupShape {
   const space = analysis.space;
   const b = analysis.builder;
-  const possible = (dim: number, set: RegionSet) => solver.satisfiable(b.and([within, b.lit(dim, set)]), box);
-  /** The regions of `dim` some request of the group falls in. */
+  // A dimension the group's formula does not mention takes every value of the box's domain.
+  const mentioned = dimensionsOf(within);
+  const possible = (dim: number, set: RegionSet) =>
+    mentioned.has(dim) ? solver.satisfiable(b.and([within, b.lit(dim, set)]), box) : !isEmpty(intersect(box[dim], set));
+  /**
+   * The regions of `dim` some request of the group falls in. Each solution the solver returns is
+   * a box all of whose points are in the group, so its whole `dim` domain joins the projection;
+   * the next search excludes what is known. Few searches suffice when solutions are wide.
+   */
   const projection = (dim: number): RegionSet => {
-    let out: RegionSet = regionSet(space.dims[dim].n, []);
-    for (const cls of solver.classesOf(within, box, dim)) if (possible(dim, cls)) out = union(out, cls);
-    return out;
+    if (!mentioned.has(dim)) return box[dim];
+    let known: RegionSet = regionSet(space.dims[dim].n, []);
+    for (;;) {
+      const found = solver.solve(b.and([within, b.lit(dim, complement(known))]), box);
+      if (found === undefined) return known;
+      known = union(known, found[dim]);
+    }
   };
   const ranges = (dim: number): [number, number][] => {
     const out: [number, number][] = [];
@@ -312,6 +322,21 @@ function shapeOf(analysis: Analysis, solver: Solver, within: Formula, box: Box):
     mrsigner: measurementShape(analysis, space.mrsigner, projection(space.mrsigner), 'signer'),
     mrenclave: measurementShape(analysis, space.mrenclave, projection(space.mrenclave), 'enclave'),
   };
+}
+
+function dimensionsOf(f: Formula): Set<number> {
+  const dims = new Set<number>();
+  const seen = new Set<Formula>();
+  const stack = [f];
+  while (stack.length > 0) {
+    const g = stack.pop()!;
+    if (g.kind === 'lit') dims.add(g.dim);
+    else if (g.kind !== 'const' && !seen.has(g)) {
+      seen.add(g);
+      for (const item of g.items) stack.push(item);
+    }
+  }
+  return dims;
 }
 
 function measurementShape(analysis: Analysis, dim: number, regions: RegionSet, kind: 'signer' | 'enclave'): MeasurementShape {

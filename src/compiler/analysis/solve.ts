@@ -28,7 +28,7 @@ export class BudgetExceeded extends Error {
 /** A work counter shared by the searches of one question (or one run of lints). */
 export class Budget {
   used = 0;
-  constructor(readonly limit: number) {}
+  constructor(public limit: number) {}
   spend(units: number): void {
     this.used += units;
     if (this.used > this.limit) throw new BudgetExceeded();
@@ -73,6 +73,44 @@ export class Solver {
     return undefined;
   }
 
+  /**
+   * Visits solution boxes of `f` one after another in a single search. For each, `visit` returns
+   * a formula that every later solution must also satisfy (it is conjoined to all the search
+   * still has to do, including the rest of the box just found), or `stop`.
+   */
+  enumerate(f: Formula, box: Box, visit: (solution: Box) => Formula | 'stop'): void {
+    interface Frame {
+      count: number;
+      next: number;
+      make: (i: number) => [Formula, Box];
+      /** How many constraints had been added when the frame was made (its formulas include them). */
+      known: number;
+    }
+    const added: Formula[] = [];
+    const stack: Frame[] = [{ count: 1, next: 0, make: () => [f, box], known: 0 }];
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1];
+      if (frame.next >= frame.count) {
+        stack.pop();
+        continue;
+      }
+      let [formula, at] = frame.make(frame.next++);
+      if (frame.known < added.length) formula = this.builder.and([formula, ...added.slice(frame.known)]);
+      const step = this.propagate(formula, at);
+      if (step === undefined) continue;
+      if (step.f === TRUE) {
+        const constraint = visit(step.box);
+        if (constraint === 'stop') return;
+        added.push(constraint);
+        // The rest of this box may hold other solutions: search it again under the new constraint.
+        stack.push({ count: 1, next: 0, make: () => [formula, step.box], known: added.length - 1 });
+        continue;
+      }
+      const branches = this.branches(step.f, step.box);
+      stack.push({ ...branches, known: added.length });
+    }
+  }
+
   /** Whether some request in `box` satisfies `f`. */
   satisfiable(f: Formula, box?: Box): boolean {
     return this.solve(f, box) !== undefined;
@@ -94,7 +132,7 @@ export class Solver {
       const g = stack.pop()!;
       if (g.kind === 'lit') {
         if (g.dim === dim) sets.add(g.set.ids);
-      } else if (g.kind !== 'const') stack.push(...g.items);
+      } else if (g.kind !== 'const') for (const item of g.items) stack.push(item);
     }
     return partition(box[dim], [...sets], this.budget);
   }

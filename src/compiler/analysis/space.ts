@@ -424,7 +424,7 @@ function collectAtoms(programs: readonly Program[]): Atoms {
       const stack = [root];
       while (stack.length > 0) {
         const e = stack.pop()!;
-        if (e.kind === 'and' || e.kind === 'or') stack.push(...e.operands);
+        if (e.kind === 'and' || e.kind === 'or') for (const x of e.operands) stack.push(x);
         else if (e.kind === 'not') stack.push(e.operand);
         else if (e.kind === 'pred') pred(e.pred);
       }
@@ -436,7 +436,7 @@ function collectAtoms(programs: readonly Program[]): Atoms {
         switch (c.kind) {
           case 'and':
           case 'or':
-            stack.push(...c.operands);
+            for (const x of c.operands) stack.push(x);
             break;
           case 'not':
             stack.push(c.operand);
