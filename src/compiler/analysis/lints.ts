@@ -13,7 +13,7 @@
 import type { Rule } from '../ir.js';
 import type { RequestJson } from '../../runtime/types.js';
 import { referenceDecision, witnessOf, type Analysis } from './context.js';
-import type { Formula } from './formula.js';
+import { FormulaTooDeep, type Formula } from './formula.js';
 import { BUILTIN_KEY, DEFAULT_KEY, type PolicyLogic } from './logic.js';
 import { intersects, regionSet } from './regionset.js';
 import { Budget, BudgetExceeded, Solver } from './solve.js';
@@ -65,7 +65,7 @@ export function lintProgram(analysis: Analysis, options: LintOptions = DEFAULT_L
       checked++;
     }
   } catch (e) {
-    if (!(e instanceof BudgetExceeded)) throw e;
+    if (!(e instanceof BudgetExceeded || e instanceof FormulaTooDeep)) throw e;
     return { findings, stoppedAfter: checked };
   }
   return { findings };
