@@ -22,6 +22,9 @@ import {
   RULE_BOX,
   RULE_HOST,
   RULE_KVM,
+  SLOT_ENCLAVE_POSTING,
+  SLOT_ID,
+  SLOT_SIGNER_POSTING,
   type LoadedTable,
 } from './table.js';
 import { normalizeEnclave, normalizeSubject, readEnclave, readEnvelope, readSubject, type EnclaveSink, type EnvelopeSink, type MeasurementLookup } from './request.js';
@@ -149,8 +152,9 @@ export class Evaluator {
   /** The subject being matched lazily (a plain request), when `atomBits` is null. */
   private subject: NormalizedSubject = this.plainSubject;
   private stamp = 0;
-  private signerId = -1;
-  private enclaveId = -1;
+  /** The request's MRSIGNER / MRENCLAVE slot in the table's measurement hash, or -1. */
+  private signerSlot = -1;
+  private enclaveSlot = -1;
   /** A handle's bits, or null while a plain subject is matched lazily. */
   private atomBits: Uint8Array | null = null;
   private classBits: Uint8Array | null = null;
@@ -261,11 +265,12 @@ export class Evaluator {
       if (enclaveProblem !== undefined) return invalid(enclaveProblem);
     }
     const viaFlag = this.envelope.via === 'kvm' ? RULE_KVM : RULE_HOST;
-    this.signerId = e.signerIndex;
-    this.enclaveId = e.enclaveIndex;
+    this.signerSlot = e.signerIndex;
+    this.enclaveSlot = e.enclaveIndex;
 
-    const signerAt = this.signerId >= 0 ? table.signerPosting[this.signerId] : -1;
-    const enclaveAt = this.enclaveId >= 0 ? table.enclavePosting[this.enclaveId] : -1;
+    const slots = table.measurementSlots;
+    const signerAt = this.signerSlot >= 0 ? slots[this.signerSlot + SLOT_SIGNER_POSTING] : -1;
+    const enclaveAt = this.enclaveSlot >= 0 ? slots[this.enclaveSlot + SLOT_ENCLAVE_POSTING] : -1;
     let rule = this.firstMatch(signerAt, enclaveAt, table.anyPosting, viaFlag, false);
     if (rule < 0) rule = this.firstMatch(signerAt, enclaveAt, table.anyPosting, viaFlag, true);
     const decision = rule >= 0 ? this.ruleDecision(rule) : state.defaultDecision;
@@ -404,6 +409,7 @@ export class Evaluator {
   private run(code: Int32Array, start: number, end: number, base: number): number {
     const stack = this.state.stack;
     const sets = this.state.table.sets;
+    const slots = this.state.table.measurementSlots;
     const e = this.enclave;
     let sp = base;
     let pc = start;
@@ -452,11 +458,11 @@ export class Evaluator {
           pc += 2;
           break;
         case Op.SIGNER_IN:
-          stack[sp++] = this.signerId >= 0 && sets[code[pc + 1]].has(this.signerId) ? 1 : 0;
+          stack[sp++] = this.signerSlot >= 0 && sets[code[pc + 1]].has(slots[this.signerSlot + SLOT_ID] - 1) ? 1 : 0;
           pc += 2;
           break;
         case Op.ENCLAVE_IN:
-          stack[sp++] = this.enclaveId >= 0 && sets[code[pc + 1]].has(this.enclaveId) ? 1 : 0;
+          stack[sp++] = this.enclaveSlot >= 0 && sets[code[pc + 1]].has(slots[this.enclaveSlot + SLOT_ID] - 1) ? 1 : 0;
           pc += 2;
           break;
         case Op.ATOM:

@@ -311,11 +311,12 @@ export function normalizeEnclave(raw: unknown): EnclaveCheck {
 
 /**
  * Finds a string among measurements already known to be valid lower-case hex (a table's):
- * their index, or -1. It must accept any string, valid or not.
+ * a non-negative number that identifies it to the caller (the evaluator uses its hash slot),
+ * or -1. It must accept any string, valid or not.
  */
 export type MeasurementLookup = (text: string) => number;
 
-/** What `readEnclave` fills when given a lookup: the enclave, and where its measurements are in the lookup's list. */
+/** What `readEnclave` fills when given a lookup: the enclave, and the lookup's answers for its two measurements. */
 export interface EnclaveSink extends NormalizedEnclave {
   signerIndex: number;
   enclaveIndex: number;

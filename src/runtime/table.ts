@@ -90,8 +90,13 @@ export const RULE_BOX = 16;
  */
 export interface LoadedTable {
   readonly json: TableJson;
-  /** Open-addressing hash of `measurements` on their first 8 hex digits: slot → measurement index + 1, 0 empty. */
+  /**
+   * Open-addressing hash of `measurements` on their first 8 hex digits, four int32s a slot:
+   * `measurement index + 1` (0: empty), the key, and where the measurement's signer and enclave
+   * posting records begin (-1: none). Everything a lookup needs sits in one cache line.
+   */
   readonly measurementSlots: Int32Array;
+  /** Number of slots − 1 (a power of two, minus one). */
   readonly measurementMask: number;
   readonly sets: readonly Set<number>[];
   // subject atoms, as parallel arrays
@@ -116,12 +121,10 @@ export interface LoadedTable {
    * counts the int32s after itself and the condition is either a box of six int32s (flag
    * RULE_BOX: `prodLo, prodHi, svnLo, svnHi, attrsSet, attrsClear`, see `boxOf`) or
    * `condLength, cond…` (condLength 0: no condition).
-   * `signerPosting[m]` / `enclavePosting[m]` is where measurement m's record begins, or -1;
-   * `anyPosting` is the record of rules whose object part is `*`.
+   * A measurement's slot (above) says where its records begin; `anyPosting` is the record of
+   * rules whose object part is `*`.
    */
   readonly postingPool: Int32Array;
-  readonly signerPosting: Int32Array;
-  readonly enclavePosting: Int32Array;
   readonly anyPosting: number;
   readonly maxStack: number;
 }
@@ -137,16 +140,28 @@ export function measurementKey(hex: string): number {
   return key;
 }
 
-/** Index of `hex` (64 lower-case hex digits) in the table's measurements, or -1. */
+/** Offsets within a measurement slot. */
+export const SLOT_ID = 0;
+export const SLOT_KEY = 1;
+export const SLOT_SIGNER_POSTING = 2;
+export const SLOT_ENCLAVE_POSTING = 3;
+
+/**
+ * Where `hex` is in the measurement hash (the int32 offset of its slot), or -1 when the table
+ * does not name it. Any string may be asked about; only an exact match of a (valid, lower-case)
+ * table measurement is found.
+ */
 export function findMeasurement(table: LoadedTable, hex: string): number {
   const slots = table.measurementSlots;
   const mask = table.measurementMask;
   const measurements = table.json.measurements;
-  let slot = Math.imul(measurementKey(hex), 0x9e3779b1) & mask;
+  const key = measurementKey(hex);
+  let slot = Math.imul(key, 0x9e3779b1) & mask;
   for (;;) {
-    const entry = slots[slot];
+    const at = slot << 2;
+    const entry = slots[at];
     if (entry === 0) return -1;
-    if (measurements[entry - 1] === hex) return entry - 1;
+    if (slots[at + SLOT_KEY] === key && measurements[entry - 1] === hex) return at;
     slot = (slot + 1) & mask;
   }
 }
@@ -267,13 +282,21 @@ function indexTable(table: TableJson): LoadedTable {
   const m = table.measurements;
   let capacity = 16;
   while (capacity < m.length * 2) capacity *= 2;
-  const measurementSlots = new Int32Array(capacity);
+  const measurementSlots = new Int32Array(capacity * 4);
   const measurementMask = capacity - 1;
+  /** Measurement index → the int32 offset of its slot. */
+  const slotOf = new Int32Array(m.length);
   for (let i = 0; i < m.length; i++) {
     if (i > 0 && !(m[i - 1] < m[i])) fail(`measurements must be sorted and unique (at ${i})`);
-    let slot = Math.imul(measurementKey(m[i]), 0x9e3779b1) & measurementMask;
-    while (measurementSlots[slot] !== 0) slot = (slot + 1) & measurementMask;
-    measurementSlots[slot] = i + 1;
+    const key = measurementKey(m[i]);
+    let slot = Math.imul(key, 0x9e3779b1) & measurementMask;
+    while (measurementSlots[slot << 2] !== 0) slot = (slot + 1) & measurementMask;
+    const at = slot << 2;
+    measurementSlots[at + SLOT_ID] = i + 1;
+    measurementSlots[at + SLOT_KEY] = key;
+    measurementSlots[at + SLOT_SIGNER_POSTING] = -1;
+    measurementSlots[at + SLOT_ENCLAVE_POSTING] = -1;
+    slotOf[i] = at;
   }
   const sets = table.sets.map((members, i) => {
     for (const x of members) if (x >= m.length) fail(`sets[${i}] refers to measurement ${x}, which does not exist`);
@@ -377,18 +400,17 @@ function indexTable(table: TableJson): LoadedTable {
     }
     return start;
   };
-  const postingIndex = (entries: number[][], name: string): Int32Array => {
-    const index = new Int32Array(m.length).fill(-1);
+  const postingIndex = (entries: number[][], name: string, field: number): void => {
     for (let k = 0; k < entries.length; k++) {
       const key = entries[k][0];
       if (key >= m.length) fail(`index.${name}[${k}] is keyed on measurement ${key}, which does not exist`);
-      if (index[key] !== -1) fail(`index.${name} lists measurement ${key} twice`);
-      index[key] = appendPosting(entries[k], 1, `index.${name}[${k}]`);
+      const at = slotOf[key] + field;
+      if (measurementSlots[at] !== -1) fail(`index.${name} lists measurement ${key} twice`);
+      measurementSlots[at] = appendPosting(entries[k], 1, `index.${name}[${k}]`);
     }
-    return index;
   };
-  const signerPosting = postingIndex(table.index.signer, 'signer');
-  const enclavePosting = postingIndex(table.index.enclave, 'enclave');
+  postingIndex(table.index.signer, 'signer', SLOT_SIGNER_POSTING);
+  postingIndex(table.index.enclave, 'enclave', SLOT_ENCLAVE_POSTING);
   const anyPosting = appendPosting(table.index.any, 0, 'index.any');
 
   return {
@@ -405,8 +427,6 @@ function indexTable(table: TableJson): LoadedTable {
     classPrograms,
     classDepth,
     postingPool: postings.toArray(),
-    signerPosting,
-    enclavePosting,
     anyPosting,
     maxStack,
   };
