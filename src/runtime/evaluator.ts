@@ -73,17 +73,26 @@ export class EnclaveHandle {
   /** The validated identity, or undefined when it was invalid. */
   readonly enclave: NormalizedEnclave | undefined;
   readonly error: string | undefined;
-  /** @internal the table the indexes below belong to */
+  /** @internal the identity's numbers, kept on the handle itself so deciding reads one object */
+  readonly isvprodid: number;
+  /** @internal */
+  readonly isvsvn: number;
+  /** @internal */
+  readonly attributeBits: number;
+  /** @internal the table the slots below belong to */
   table: LoadedTable | undefined = undefined;
   /** @internal */
-  signerIndex = -1;
+  signerSlot = -1;
   /** @internal */
-  enclaveIndex = -1;
+  enclaveSlot = -1;
 
   /** @internal use Evaluator.resolveEnclave */
   constructor(enclave: NormalizedEnclave | undefined, error: string | undefined) {
     this.enclave = enclave === undefined ? undefined : Object.freeze({ ...enclave });
     this.error = error;
+    this.isvprodid = enclave?.isvprodid ?? 0;
+    this.isvsvn = enclave?.isvsvn ?? 0;
+    this.attributeBits = enclave?.attributeBits ?? 0;
   }
 }
 
@@ -248,18 +257,17 @@ export class Evaluator {
     const e = this.enclave;
     const rawEnclave = this.envelope.enclave;
     if (rawEnclave instanceof EnclaveHandle) {
-      const known = rawEnclave.enclave;
-      if (known === undefined) return invalid(rawEnclave.error ?? 'invalid enclave');
+      if (rawEnclave.enclave === undefined) return invalid(rawEnclave.error ?? 'invalid enclave');
       if (rawEnclave.table !== table) {
-        rawEnclave.signerIndex = state.lookup(known.mrsigner);
-        rawEnclave.enclaveIndex = state.lookup(known.mrenclave);
+        rawEnclave.signerSlot = state.lookup(rawEnclave.enclave.mrsigner);
+        rawEnclave.enclaveSlot = state.lookup(rawEnclave.enclave.mrenclave);
         rawEnclave.table = table;
       }
-      e.isvprodid = known.isvprodid;
-      e.isvsvn = known.isvsvn;
-      e.attributeBits = known.attributeBits;
-      e.signerIndex = rawEnclave.signerIndex;
-      e.enclaveIndex = rawEnclave.enclaveIndex;
+      e.isvprodid = rawEnclave.isvprodid;
+      e.isvsvn = rawEnclave.isvsvn;
+      e.attributeBits = rawEnclave.attributeBits;
+      e.signerIndex = rawEnclave.signerSlot;
+      e.enclaveIndex = rawEnclave.enclaveSlot;
     } else {
       const enclaveProblem = readEnclave(rawEnclave, e, state.lookup);
       if (enclaveProblem !== undefined) return invalid(enclaveProblem);
