@@ -5,8 +5,8 @@ import type { Span } from './ast.js';
 import { Codes, error, warning, type Diagnostic } from './diagnostics.js';
 import type { Program, Rule } from './ir.js';
 import { setUpAnalysis, type Analysis } from './analysis/context.js';
-import { lintProgram, type LintFinding, type LintOptions, DEFAULT_LINT_OPTIONS } from './analysis/lints.js';
-import { checkNeverallows, DEFAULT_NEVERALLOW_OPTIONS, type NeverallowOptions } from './analysis/neverallow.js';
+import { lintOptionsFor, lintProgram, type LintFinding, type LintOptions } from './analysis/lints.js';
+import { checkNeverallows, neverallowOptionsFor, type NeverallowOptions } from './analysis/neverallow.js';
 
 export interface CheckOptions {
   neverallow?: NeverallowOptions;
@@ -45,8 +45,9 @@ export function checkProgram(program: Program, options: CheckOptions = {}): Diag
     }
     return diagnostics;
   }
-  neverallowDiagnostics(setup.analysis, options.neverallow ?? DEFAULT_NEVERALLOW_OPTIONS, diagnostics);
-  if (lint) lintDiagnostics(setup.analysis, options.lints ?? DEFAULT_LINT_OPTIONS, duplicates, diagnostics);
+  const rules = program.rules.length;
+  neverallowDiagnostics(setup.analysis, options.neverallow ?? neverallowOptionsFor(rules), diagnostics);
+  if (lint) lintDiagnostics(setup.analysis, options.lints ?? lintOptionsFor(rules), duplicates, diagnostics);
   return diagnostics;
 }
 

@@ -31,7 +31,12 @@ export interface LintOptions {
   budget: number;
 }
 
-export const DEFAULT_LINT_OPTIONS: LintOptions = { budget: 150_000_000 };
+/** The lints' work limit, for all rules together: it grows with the policy (see neverallowOptionsFor). */
+export function lintOptionsFor(ruleCount: number): LintOptions {
+  return { budget: 30_000_000 + 5_000 * ruleCount };
+}
+
+export const DEFAULT_LINT_OPTIONS: LintOptions = lintOptionsFor(0);
 
 export interface LintResult {
   findings: LintFinding[];
@@ -41,7 +46,7 @@ export interface LintResult {
 
 const NAMED_SHADOWERS = 5;
 
-export function lintProgram(analysis: Analysis, options: LintOptions = DEFAULT_LINT_OPTIONS): LintResult {
+export function lintProgram(analysis: Analysis, options: LintOptions = lintOptionsFor(analysis.logics[0].rules.length)): LintResult {
   const logic = analysis.logics[0];
   const budget = new Budget(options.budget);
   const solver = new Solver(analysis.builder, budget);

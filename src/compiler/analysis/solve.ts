@@ -273,7 +273,14 @@ export class Solver {
       return {
         count: disjunction.items.length,
         next: 0,
-        make: (i) => [rest.length === 0 ? disjunction.items[i] : this.builder.and([...rest, disjunction.items[i]]), box],
+        make: (i) => {
+          const chosen = disjunction.items[i];
+          // The disjunct's own literals narrow the box before anything is simplified, so large
+          // indexed junctions in `rest` are only looked at where the disjunct can hold.
+          const narrowed = narrow(box, chosen);
+          if (narrowed === undefined) return [FALSE, box];
+          return [rest.length === 0 ? chosen : this.builder.and([...rest, chosen]), narrowed];
+        },
       };
     }
     const { dim, classes } = this.dimensionSplit(f, box);
@@ -349,6 +356,18 @@ export class Solver {
 }
 
 const PROBE_LIMIT = 64;
+
+/** `box` restricted by the top-level literals of `f` (undefined when that empties a dimension). */
+function narrow(box: Box, f: Formula): Box | undefined {
+  const literals = f.kind === 'lit' ? [f] : f.kind === 'and' ? f.items.filter((x): x is Literal => x.kind === 'lit') : [];
+  if (literals.length === 0) return box;
+  const out = box.slice();
+  for (const l of literals) {
+    out[l.dim] = intersect(out[l.dim], l.set);
+    if (isEmpty(out[l.dim])) return undefined;
+  }
+  return out;
+}
 
 interface IndexGroup {
   dim: number;

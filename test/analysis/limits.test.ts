@@ -1,0 +1,42 @@
+// SPEC 3.5 and 10: when an analysis cannot finish within its work limit it says so — an error
+// for a neverallow (never a silent pass), a warning for the lints — and never hangs.
+import { describe, expect, it } from 'vitest';
+import { checkProgram } from '../../src/compiler/check.js';
+import { compileSource } from '../../src/compiler/compile.js';
+import { Codes } from '../../src/compiler/diagnostics.js';
+import { globRegions } from '../../src/compiler/analysis/automata.js';
+
+const POLICY = `subject a = exe "/usr/bin/*" and uid 1..100;
+allow a einit * where isvsvn >= 2;
+deny * einit * where debug;
+allow * einit via kvm * where holds "/dev/kvm" and label "x*";
+neverallow * einit via kvm * where isvsvn < 2;
+`;
+
+describe('work limits', () => {
+  it('a neverallow the analysis cannot decide within its budget is error E402, not a pass', () => {
+    const program = compileSource(POLICY).program!;
+    const diagnostics = checkProgram(program, { neverallow: { budget: 1, moreViolations: 0 } });
+    const e402 = diagnostics.filter((d) => d.code === Codes.ANALYSIS_INCOMPLETE);
+    expect(e402).toHaveLength(1);
+    expect(e402[0]).toMatchObject({ severity: 'error', line: 5 });
+    expect(e402[0].message).toContain('could not be checked');
+  });
+
+  it('lints that run out of budget, or a policy too large for them, say so (W007)', () => {
+    const program = compileSource(POLICY).program!;
+    const tight = checkProgram(program, { lints: { budget: 5 } });
+    expect(tight.find((d) => d.code === Codes.LINTS_INCOMPLETE)?.message).toContain('work limit');
+    const large = checkProgram(program, { maxLintRules: 2 });
+    expect(large.find((d) => d.code === Codes.LINTS_INCOMPLETE)?.message).toContain('more than the 2 the lints run on');
+    // neverallow is still checked exactly: rule 4 breaks it.
+    expect(large.filter((d) => d.severity === 'error').map((d) => d.code)).toEqual([Codes.NEVERALLOW_VIOLATED]);
+  });
+
+  it('glob sets whose product would be too large are refused, not explored for ever', () => {
+    const globs = Array.from({ length: 14 }, (_, i) => `/**${String.fromCharCode(97 + i)}?${String.fromCharCode(98 + i)}**${String.fromCharCode(99 + i)}*`);
+    const outcome = globRegions(globs, 'exe', { maxStates: 2_000 });
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.reason).toContain('more than 2000 automaton states');
+  });
+});
