@@ -230,7 +230,7 @@ function access(analysis: Analysis, box: Box, options: QueryOptions, describeSub
 // ---- finding groups one at a time ----------------------------------------------------------------
 
 interface Found<G> {
-  /** Every request of the question that belongs with this one. */
+  /** Every request that belongs with this one: a subset of the question. */
   group: Formula;
   finish: (shape: GroupShape, within: Formula) => G;
 }
@@ -259,7 +259,9 @@ function enumerate<G>(
       }
       const { json, request } = witnessOf(analysis, found);
       const { group, finish } = classify(json, request, solver);
-      const within = b.and([question, group]);
+      // Every group lies inside the question (a pair of deciding rules with different
+      // decisions; an allow rule's decision), so the group alone describes it.
+      const within = group;
       groups.push(finish(shapeOf(analysis, solver, within, box), within));
       return b.not(group);
     });
