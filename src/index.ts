@@ -4,3 +4,6 @@ export { compileSource, compileFile, type CompileResult, type CompileOptions } f
 export type { Diagnostic, Severity, DiagnosticCode, RelatedLocation } from './compiler/diagnostics.js';
 export { Codes } from './compiler/diagnostics.js';
 export type { Program } from './compiler/ir.js';
+// Policy analysis (issue 4): semantic diff, who-can / what-can, and request explanations.
+export { diffPrograms, whoCan, whatCan, type DiffGroup, type AccessGroup, type EnclaveQuery, type GroupShape, type QueryOutcome } from './compiler/analysis/queries.js';
+export { explainRequest, type Explanation } from './compiler/analysis/explain.js';
