@@ -273,80 +273,57 @@ function explore(
   maxStates: number,
   stopWhen?: (accepted: number[]) => boolean,
 ): { regions: GlobRegions; states: number } | string {
-  const k = dfas.length;
   const classCount = classUnits.length;
   const otherClass = classCount - 1;
   const alwaysTried = mode === 'exe' ? [SLASH, DOT, NUL].map((u) => classUnits.indexOf(u)) : [];
 
-  // Product states: k glob-DFA states and a path state, stored flat in `pool`, found again
-  // through an open-addressing hash table of state numbers.
-  const width = k + 1;
-  let pool = new Int32Array(width * 1024);
+  // A product state lists only the globs that can still match, as (glob, DFA state) pairs in
+  // glob order, after the path automaton's state: [path, g, s, g, s, …]. Near the root of many
+  // literal paths all of them are alive, but a few characters in most are not, so states stay
+  // short where there are many of them.
+  const states: Int32Array[] = [];
   const parents: number[] = [];
   const units: number[] = [];
   const depths: number[] = [];
-  let table = new Int32Array(4096).fill(-1);
-  let count = 0;
-  const scratch = new Int32Array(width);
-  const hashAt = (tuple: Int32Array, offset: number): number => {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < width; i++) h = Math.imul(h ^ tuple[offset + i], 0x01000193);
-    return h >>> 0;
+  const index = new Map<string, number>();
+  // One character per number when every glob index and DFA state fits 16 bits, else two.
+  const wide = dfas.length >= 0xffff || dfas.some((d) => d.accepting.length >= 0xffff);
+  const keyOf = (tuple: Int32Array): string => {
+    if (wide) return tuple.join(',');
+    let key = '';
+    for (let i = 0; i < tuple.length; i += 4096) key += String.fromCharCode(...tuple.subarray(i, i + 4096));
+    return key;
   };
-  const sameAs = (state: number): boolean => {
-    const base = state * width;
-    for (let i = 0; i < width; i++) if (pool[base + i] !== scratch[i]) return false;
-    return true;
-  };
-  const grow = () => {
-    table = new Int32Array(table.length * 2).fill(-1);
-    const mask = table.length - 1;
-    for (let st = 0; st < count; st++) {
-      let slot = hashAt(pool, st * width) & mask;
-      while (table[slot] !== -1) slot = (slot + 1) & mask;
-      table[slot] = st;
-    }
-  };
-  /** Adds the state in `scratch` unless known; false when that would pass `maxStates`. */
-  const add = (parent: number, unit: number, depth: number): boolean => {
-    const mask = table.length - 1;
-    let slot = hashAt(scratch, 0) & mask;
-    for (;;) {
-      const at = table[slot];
-      if (at === -1) break;
-      if (sameAs(at)) return true;
-      slot = (slot + 1) & mask;
-    }
-    if (count >= maxStates) return false;
-    if ((count + 1) * width > pool.length) {
-      const bigger = new Int32Array(pool.length * 2);
-      bigger.set(pool);
-      pool = bigger;
-    }
-    pool.set(scratch, count * width);
-    table[slot] = count;
+  /** Adds a state unless known; false when that would pass `maxStates`. */
+  const add = (tuple: Int32Array, parent: number, unit: number, depth: number): boolean => {
+    const key = keyOf(tuple);
+    if (index.has(key)) return true;
+    if (states.length >= maxStates) return false;
+    index.set(key, states.length);
+    states.push(tuple);
     parents.push(parent);
     units.push(unit);
     depths.push(depth);
-    count++;
-    if (count * 2 > table.length) grow();
     return true;
   };
-  for (let g = 0; g < k; g++) scratch[g] = 0;
-  scratch[k] = mode === 'exe' ? Path.Start : Path.InSegment;
-  add(-1, -1, 0);
+  const start: number[] = [mode === 'exe' ? Path.Start : Path.InSegment];
+  dfas.forEach((dfa, g) => {
+    if (!dfa.dead[0]) start.push(g, 0);
+  });
+  add(Int32Array.from(start), -1, -1, 0);
 
   const regionByVector = new Map<string, number>();
   const vectors: Int32Array[] = [];
   const witnessState: number[] = [];
   const tried = new Set<number>();
-  search: for (let s = 0; s < count; s++) {
-    const base = s * width;
-    const path = pool[base + k] as Path;
+  const next: number[] = [];
+  search: for (let s = 0; s < states.length; s++) {
+    const state = states[s];
+    const path = state[0] as Path;
     // A label may be any string; an exe must be a canonical path.
     if (mode === 'label' || path === Path.InSegment) {
       const accepted: number[] = [];
-      for (let g = 0; g < k; g++) if (dfas[g].accepting[pool[base + g]] === 1) accepted.push(g);
+      for (let i = 1; i < state.length; i += 2) if (dfas[state[i]].accepting[state[i + 1]] === 1) accepted.push(state[i]);
       const key = accepted.join(',');
       if (!regionByVector.has(key)) {
         regionByVector.set(key, vectors.length);
@@ -359,15 +336,20 @@ function explore(
     // Only classes that some glob treats unlike the "other" class can lead elsewhere.
     tried.clear();
     for (const c of alwaysTried) tried.add(c);
-    for (let g = 0; g < k; g++) for (const c of dfas[g].distinct[pool[base + g]]) tried.add(c);
+    for (let i = 1; i < state.length; i += 2) for (const c of dfas[state[i]].distinct[state[i + 1]]) tried.add(c);
     tried.add(otherClass);
     for (const c of tried) {
       const unit = classUnits[c];
       const nextPath = mode === 'exe' ? pathStep(path, unit) : Path.InSegment;
       if (nextPath === Path.Dead) continue;
-      for (let g = 0; g < k; g++) scratch[g] = dfas[g].next[pool[base + g] * classCount + c];
-      scratch[k] = nextPath;
-      if (!add(s, unit, depths[s] + 1)) return 'too many states';
+      next.length = 0;
+      next.push(nextPath);
+      for (let i = 1; i < state.length; i += 2) {
+        const dfa = dfas[state[i]];
+        const to = dfa.next[state[i + 1] * classCount + c];
+        if (!dfa.dead[to]) next.push(state[i], to);
+      }
+      if (!add(Int32Array.from(next), s, unit, depths[s] + 1)) return 'too many states';
     }
   }
 
@@ -379,7 +361,7 @@ function explore(
     for (let i = 0; i < text.length; i += 4096) out += String.fromCharCode(...text.slice(i, i + 4096));
     return out;
   });
-  return { regions: { vectors, witnesses }, states: count };
+  return { regions: { vectors, witnesses }, states: states.length };
 }
 
 /** One glob as a DFA over the character classes. State 0 is the start. */
@@ -389,6 +371,8 @@ interface GlobDfa {
   accepting: Uint8Array;
   /** Per state: the classes whose successor differs from the "other" class's. */
   distinct: number[][];
+  /** Per state: 1 when no accepting state can be reached from it. */
+  dead: Uint8Array;
 }
 
 const MAX_GLOB_DFA_STATES = 20_000;
@@ -396,6 +380,8 @@ const MAX_GLOB_DFA_STATES = 20_000;
 function globDfa(t: GlobTokens, mode: GlobMode, classUnits: number[]): GlobDfa | undefined {
   const m = t.kinds.length;
   const slashMatters = mode === 'exe';
+  const runs = t.kinds.filter((k) => k === Tok.Run || k === Tok.RunNoSlash).length;
+  if (runs === 0) return chainDfa(t, slashMatters, classUnits);
   const isRun = (p: number) => p < m && (t.kinds[p] === Tok.Run || t.kinds[p] === Tok.RunNoSlash);
   const close = (set: Set<number>, p: number) => {
     set.add(p);
@@ -452,13 +438,33 @@ function globDfa(t: GlobTokens, mode: GlobMode, classUnits: number[]): GlobDfa |
       next[s * classCount + c] = intern(out);
     }
   }
-  // Moore's method takes a round per state in a long literal chain, which is minimal already.
-  if (sets.length > 256) return withDistinct(Int32Array.from(next), Uint8Array.from(sets, (set) => (set.includes(m) ? 1 : 0)), classCount);
+  // With a single run the subset construction is minimal already (up to dead states), and
+  // Moore's method would take a round per state of a long literal chain.
+  if (runs < 2 || sets.length > 256) return withDistinct(Int32Array.from(next), Uint8Array.from(sets, (set) => (set.includes(m) ? 1 : 0)), classCount);
   return minimize(
     Int32Array.from(next),
     Uint8Array.from(sets, (set) => (set.includes(m) ? 1 : 0)),
     classCount,
   );
+}
+
+/** A glob without runs: one state per position, then a dead state; already minimal. */
+function chainDfa(t: GlobTokens, slashMatters: boolean, classUnits: number[]): GlobDfa {
+  const m = t.kinds.length;
+  const classCount = classUnits.length;
+  const dead = m + 1;
+  const next = new Int32Array((m + 2) * classCount).fill(dead);
+  for (let p = 0; p < m; p++) {
+    for (let c = 0; c < classCount; c++) {
+      const unit = classUnits[c];
+      const kind = t.kinds[p];
+      const ok = kind === Tok.Literal ? t.units[p] === unit : kind === Tok.One || !(slashMatters && unit === SLASH);
+      if (ok) next[p * classCount + c] = p + 1;
+    }
+  }
+  const accepting = new Uint8Array(m + 2);
+  accepting[m] = 1;
+  return withDistinct(next, accepting, classCount);
 }
 
 /**
@@ -502,14 +508,31 @@ function minimize(next: Int32Array, accepting: Uint8Array, classCount: number): 
   return withDistinct(minNext, minAccepting, classCount);
 }
 
-/** Adds, per state, the classes whose successor differs from the "other" class's. */
+/** Adds, per state, the classes whose successor differs from the "other" class's, and whether it is dead. */
 function withDistinct(next: Int32Array, accepting: Uint8Array, classCount: number): GlobDfa {
+  const n = accepting.length;
   const distinct: number[][] = [];
-  for (let b = 0; b < accepting.length; b++) {
+  for (let b = 0; b < n; b++) {
     const otherNext = next[b * classCount + classCount - 1];
     const out: number[] = [];
     for (let c = 0; c < classCount - 1; c++) if (next[b * classCount + c] !== otherNext) out.push(c);
     distinct.push(out);
   }
-  return { next, accepting, distinct };
+  // Live states reach an accepting one: search backwards from the accepting states.
+  const predecessors: number[][] = Array.from({ length: n }, () => []);
+  for (let b = 0; b < n; b++) for (let c = 0; c < classCount; c++) predecessors[next[b * classCount + c]].push(b);
+  const dead = new Uint8Array(n).fill(1);
+  const stack: number[] = [];
+  for (let b = 0; b < n; b++) if (accepting[b] === 1) {
+    dead[b] = 0;
+    stack.push(b);
+  }
+  while (stack.length > 0) {
+    const b = stack.pop()!;
+    for (const p of predecessors[b]) if (dead[p] === 1) {
+      dead[p] = 0;
+      stack.push(p);
+    }
+  }
+  return { next, accepting, distinct, dead };
 }
