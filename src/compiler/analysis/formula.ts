@@ -6,7 +6,7 @@
 // and literals on the same dimension merge (so a junction has at most one literal per
 // dimension). Large junctions (the "no deny rule matches" of a big policy) stay nested as one
 // child, so the solver can index them once and reuse the index in every branch.
-import { complement, emptySet, intersect, isEmpty, isSubset, union, type RegionSet } from './regionset.js';
+import { complement, intersect, isEmpty, isSubset, union, type RegionSet } from './regionset.js';
 import type { RegionSpace } from './space.js';
 
 export type Formula = Const | Literal | Junction;
@@ -144,9 +144,4 @@ export class FormulaBuilder {
 
 function intersectsInitial(initial: RegionSet, set: RegionSet): boolean {
   return !isEmpty(intersect(initial, set));
-}
-
-/** For tests and messages: an empty set of the right size. */
-export function noRegions(space: RegionSpace, dim: number): RegionSet {
-  return emptySet(space.dims[dim].n);
 }

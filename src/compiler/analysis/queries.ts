@@ -8,7 +8,7 @@
 // deciding rule(s), and that rule's whole share of the question is described (exact
 // projections on path, numbers, attributes and measurements) and excluded from the next search.
 import type { Program } from '../ir.js';
-import type { NormalizedRequest, NormalizedSubject, RequestJson } from '../../runtime/types.js';
+import { ATTRIBUTE_BITS, type NormalizedRequest, type NormalizedSubject, type RequestJson } from '../../runtime/types.js';
 import { normalizeRequest } from '../../runtime/request.js';
 import { referenceDecision, setUpAnalysis, witnessOf, type Analysis } from './context.js';
 import { FormulaTooDeep, TRUE, type Formula } from './formula.js';
@@ -16,7 +16,6 @@ import type { PolicyLogic } from './logic.js';
 import { complement, has, intersect, isEmpty, members, regionSet, size, union, type RegionSet } from './regionset.js';
 import { Budget, BudgetExceeded, Solver } from './solve.js';
 import { CONDITION_ATTRIBUTES, type Box } from './space.js';
-import { ATTRIBUTE_BITS } from '../../runtime/types.js';
 
 export interface QueryOptions {
   /** Work allowed for deciding whether there is any answer at all. */

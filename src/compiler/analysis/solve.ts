@@ -16,7 +16,7 @@
 // returns a box iff a solution exists. Work is counted; past the budget the search gives up
 // with BudgetExceeded, which callers report (never as a pass).
 import { BIG_JUNCTION, FALSE, TRUE, type Formula, type FormulaBuilder, type Junction, type Literal } from './formula.js';
-import { intersect, intersects, isEmpty, isSubset, size, type RegionSet } from './regionset.js';
+import { intersect, intersects, isEmpty, isSubset, size, union, type RegionSet } from './regionset.js';
 import type { Box, RegionSpace } from './space.js';
 
 export class BudgetExceeded extends Error {
@@ -419,18 +419,9 @@ function identityKey(item: Formula, dim: number, wantFalse: boolean, depth = 0):
   for (const x of item.items) {
     const k = identityKey(x, dim, wantFalse, depth + 1);
     if (k === undefined) return undefined;
-    key = key === undefined ? k : unionSets(key, k);
+    key = key === undefined ? k : union(key, k);
   }
   return key;
-}
-
-function unionSets(a: RegionSet, b: RegionSet): RegionSet {
-  // Small helper to avoid importing union's complement dance twice over.
-  const ids = new Set<number>();
-  if (a.neg || b.neg) return { n: a.n, neg: true, ids: new Int32Array(0) };
-  for (const v of a.ids) ids.add(v);
-  for (const v of b.ids) ids.add(v);
-  return { n: a.n, neg: false, ids: Int32Array.from(ids).sort() };
 }
 
 /** Whether choosing this disjunct pins some dimension to at most half of its current domain. */
