@@ -3,10 +3,10 @@
 const COLORS = ['#1b7837', '#5aae61', '#762a83', '#e08214', '#2166ac', '#b2182b', '#666666'];
 
 export function renderChart(results, machine) {
-  const W = 760;
+  const W = 840;
   const H = 460;
   const left = 80;
-  const right = 230;
+  const right = 300;
   const top = 40;
   const bottom = 60;
   const engines = [...new Set(results.flatMap((r) => Object.keys(r.engines)))];

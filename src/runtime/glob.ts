@@ -25,18 +25,20 @@ export interface GlobMatcher {
   matches(subject: string): boolean;
 }
 
-const enum Tok {
-  /** One given code unit. */
-  Literal,
+/** Kinds of glob token (the compiler's analysis builds automata from the same tokens). */
+export const Tok = {
+  /** One literal code unit. */
+  Literal: 0,
   /** One code unit other than `/` (exe `?`). */
-  OneNoSlash,
+  OneNoSlash: 1,
   /** One code unit (label `?`). */
-  One,
+  One: 2,
   /** Any run of code units without `/` (exe `*`). */
-  RunNoSlash,
+  RunNoSlash: 3,
   /** Any run of code units (exe `**`, label `*`). */
-  Run,
-}
+  Run: 4,
+} as const;
+export type Tok = (typeof Tok)[keyof typeof Tok];
 
 const SLASH = 0x2f;
 const BACKSLASH = 0x5c;
@@ -44,12 +46,13 @@ const STAR = 0x2a;
 const QUESTION = 0x3f;
 
 /** Parallel arrays: kind of each token, and its code unit for literals (else -1). */
-interface Tokens {
+export interface GlobTokens {
   kinds: Tok[];
   units: number[];
 }
 
-function tokenize(pattern: string, mode: GlobMode): Tokens {
+/** A glob's tokens (SPEC 3.4 syntax): escapes resolved, each run of stars one token. */
+export function tokenizeGlob(pattern: string, mode: GlobMode): GlobTokens {
   const kinds: Tok[] = [];
   const units: number[] = [];
   const n = pattern.length;
@@ -89,7 +92,7 @@ function tokenize(pattern: string, mode: GlobMode): Tokens {
   return { kinds, units };
 }
 
-function literalOf(tokens: Tokens, from: number, to: number): string {
+function literalOf(tokens: GlobTokens, from: number, to: number): string {
   let s = '';
   for (let i = from; i < to; i++) s += String.fromCharCode(tokens.units[i]);
   return s;
@@ -97,7 +100,7 @@ function literalOf(tokens: Tokens, from: number, to: number): string {
 
 /** True when the glob has no wildcard, only literal characters (escaped or not). */
 export function isGlobLiteral(pattern: string, mode: GlobMode): boolean {
-  const { kinds } = tokenize(pattern, mode);
+  const { kinds } = tokenizeGlob(pattern, mode);
   for (const k of kinds) if (k !== Tok.Literal) return false;
   return true;
 }
@@ -108,7 +111,7 @@ export function isGlobLiteral(pattern: string, mode: GlobMode): boolean {
  * (`isGlobLiteral`); calling it on a glob with wildcards is a bug and throws.
  */
 export function globLiteralValue(pattern: string): string {
-  const tokens = tokenize(pattern, 'exe');
+  const tokens = tokenizeGlob(pattern, 'exe');
   for (const k of tokens.kinds) {
     if (k !== Tok.Literal) throw new RangeError(`glob ${JSON.stringify(pattern)} is not a literal`);
   }
@@ -116,7 +119,7 @@ export function globLiteralValue(pattern: string): string {
 }
 
 export function compileGlob(pattern: string, mode: GlobMode): GlobMatcher {
-  const tokens = tokenize(pattern, mode);
+  const tokens = tokenizeGlob(pattern, mode);
   const matches = fastPath(tokens) ?? nfaMatcher(tokens);
   return { pattern, mode, matches };
 }
@@ -125,7 +128,7 @@ export function compileGlob(pattern: string, mode: GlobMode): GlobMatcher {
  * Shapes whose meaning is a plain string comparison: LIT, LIT** , **LIT, LIT**LIT, LIT* (exe).
  * Returns undefined for anything else.
  */
-function fastPath(tokens: Tokens): ((subject: string) => boolean) | undefined {
+function fastPath(tokens: GlobTokens): ((subject: string) => boolean) | undefined {
   const { kinds } = tokens;
   const m = kinds.length;
   let wild = -1;
@@ -159,7 +162,7 @@ function fastPath(tokens: Tokens): ((subject: string) => boolean) | undefined {
  * where advance[k] marks the one-character tokens that accept c, stay[…] the run tokens that
  * accept c, and runs all run tokens (the second step: a run may match nothing).
  */
-function nfaMatcher(tokens: Tokens): (subject: string) => boolean {
+function nfaMatcher(tokens: GlobTokens): (subject: string) => boolean {
   const { kinds, units } = tokens;
   const m = kinds.length;
 

@@ -14,67 +14,16 @@
 // shortest string per state, so a combination is realisable within the length limit iff it is
 // seen before the search passes that depth.
 
-export type GlobMode = 'exe' | 'label';
+import { Tok, tokenizeGlob, type GlobMode, type GlobTokens } from '../../runtime/glob.js';
+
+export type { GlobMode };
 
 const SLASH = 0x2f;
 const DOT = 0x2e;
 const NUL = 0;
-const BACKSLASH = 0x5c;
-const STAR = 0x2a;
-const QUESTION = 0x3f;
 
 /** SPEC 2: exe and label strings are at most this long. */
 export const MAX_STRING_LENGTH = 4096;
-
-const enum Tok {
-  Literal,
-  OneNoSlash,
-  One,
-  RunNoSlash,
-  Run,
-}
-
-interface GlobTokens {
-  kinds: Tok[];
-  units: number[];
-}
-
-/**
- * The glob syntax of SPEC 3.4, as src/runtime/glob.ts reads it: `\*`, `\?`, `\\` are literals,
- * a backslash before anything else (or at the end) is itself a literal; a run of stars is one
- * token (`*` without `/` in exe mode when it is a single star, otherwise any run).
- */
-export function tokenizeGlob(pattern: string, mode: GlobMode): GlobTokens {
-  const kinds: Tok[] = [];
-  const units: number[] = [];
-  const n = pattern.length;
-  let i = 0;
-  while (i < n) {
-    const c = pattern.charCodeAt(i);
-    if (c === BACKSLASH) {
-      const next = i + 1 < n ? pattern.charCodeAt(i + 1) : -1;
-      const escaped = next === STAR || next === QUESTION || next === BACKSLASH;
-      kinds.push(Tok.Literal);
-      units.push(escaped ? next : BACKSLASH);
-      i += escaped ? 2 : 1;
-    } else if (c === STAR) {
-      let j = i + 1;
-      while (j < n && pattern.charCodeAt(j) === STAR) j++;
-      kinds.push(mode === 'exe' && j - i === 1 ? Tok.RunNoSlash : Tok.Run);
-      units.push(-1);
-      i = j;
-    } else if (c === QUESTION) {
-      kinds.push(mode === 'exe' ? Tok.OneNoSlash : Tok.One);
-      units.push(-1);
-      i += 1;
-    } else {
-      kinds.push(Tok.Literal);
-      units.push(c);
-      i += 1;
-    }
-  }
-  return { kinds, units };
-}
 
 // ---- the canonical-path automaton (exe only) ----------------------------------------------------
 
