@@ -14,7 +14,7 @@ import type {
 } from './ast.js';
 import { Codes, error, warning, type Diagnostic, type DiagnosticCode } from './diagnostics.js';
 import {
-  tokenSpan, isWellFormedInt, Allow, Signer, Exe, Label, Uid, Host, Kvm, Isvprodid, EqEq, NotEq, Lt, LtEq, Gt, GtEq,
+  spanBetween, tokenSpan, isWellFormedInt, Allow, Signer, Exe, Label, Uid, Host, Kvm, Isvprodid, EqEq, NotEq, Lt, LtEq, Gt, GtEq,
   UnterminatedString,
 } from './lexer.js';
 
@@ -213,15 +213,7 @@ export class AstBuilder {
 
   /** From the start of `first` to the end of `last` (one allocation: this runs for most nodes). */
   private spanOf(first: IToken, last: IToken): Span {
-    return {
-      file: this.file,
-      line: first.startLine as number,
-      column: first.startColumn as number,
-      offset: first.startOffset,
-      endLine: last.endLine as number,
-      endColumn: (last.endColumn as number) + 1,
-      endOffset: (last.endOffset as number) + 1,
-    };
+    return spanBetween(first, last, this.file);
   }
 
   // ---- values -------------------------------------------------------------------------------

@@ -158,14 +158,19 @@ export const lexer = new Lexer(allTokens, {
 
 /** The span of one token. chevrotain's ends are inclusive; spans' ends are exclusive. */
 export function tokenSpan(token: IToken, file: string): Span {
+  return spanBetween(token, token, file);
+}
+
+/** From the start of `first` to the end of `last` (ends exclusive). */
+export function spanBetween(first: IToken, last: IToken, file: string): Span {
   return {
     file,
-    line: token.startLine as number,
-    column: token.startColumn as number,
-    offset: token.startOffset,
-    endLine: token.endLine as number,
-    endColumn: (token.endColumn as number) + 1,
-    endOffset: (token.endOffset as number) + 1,
+    line: first.startLine as number,
+    column: first.startColumn as number,
+    offset: first.startOffset,
+    endLine: last.endLine as number,
+    endColumn: (last.endColumn as number) + 1,
+    endOffset: (last.endOffset as number) + 1,
   };
 }
 
