@@ -31,6 +31,8 @@ import { normalizeEnclave, normalizeSubject, readEnclave, readEnvelope, readSubj
 import { PROVISION_DEVICE, type Decision, type NormalizedEnclave, type NormalizedSubject } from './types.js';
 
 const PROVISIONKEY_BIT = 1 << 4;
+/** Tables with at most this many classes keep a handle's class bits as words on the handle. */
+const WORD_CLASSES = 128;
 /** Class nesting deeper than this is matched eagerly rather than lazily (no deep recursion). */
 const LAZY_CLASS_DEPTH_LIMIT = 32;
 
@@ -50,6 +52,17 @@ export class SubjectHandle {
   atomBits: Uint8Array;
   /** @internal */
   classBits: Uint8Array;
+  /**
+   * @internal the class bits again as four int32 words (classes 0…127), kept on the handle
+   * itself so that a decision reads no second object; unused when a table has more classes
+   */
+  w0 = 0;
+  /** @internal */
+  w1 = 0;
+  /** @internal */
+  w2 = 0;
+  /** @internal */
+  w3 = 0;
 
   /** @internal use Evaluator.resolveSubject */
   constructor(subject: NormalizedSubject | undefined, error: string | undefined) {
@@ -167,6 +180,8 @@ export class Evaluator {
   /** A handle's bits, or null while a plain subject is matched lazily. */
   private atomBits: Uint8Array | null = null;
   private classBits: Uint8Array | null = null;
+  /** The handle whose class words answer `classBit`, when the table has at most 128 classes. */
+  private wordsHandle: SubjectHandle | null = null;
 
   private constructor(table: LoadedTable) {
     this.state = makeState(table);
@@ -238,7 +253,13 @@ export class Evaluator {
       if (rawSubject.subject === undefined) return invalid(rawSubject.error ?? 'invalid subject');
       if (rawSubject.table !== table) this.matchSubject(rawSubject, state);
       this.atomBits = rawSubject.atomBits;
-      this.classBits = rawSubject.classBits;
+      if (table.classPrograms.length <= WORD_CLASSES) {
+        this.wordsHandle = rawSubject;
+        this.classBits = null;
+      } else {
+        this.wordsHandle = null;
+        this.classBits = rawSubject.classBits;
+      }
       holdsProvision = rawSubject.holdsProvision;
     } else {
       const subjectProblem = readSubject(rawSubject, this.plainSubject);
@@ -248,6 +269,7 @@ export class Evaluator {
       if (state.lazy) {
         this.atomBits = null;
         this.classBits = null;
+        this.wordsHandle = null;
         this.nextStamp();
       } else {
         this.matchEagerly(state);
@@ -389,6 +411,19 @@ export class Evaluator {
   }
 
   private classBit(c: number): number {
+    const h = this.wordsHandle;
+    if (h !== null) {
+      switch (c >>> 5) {
+        case 0:
+          return (h.w0 >>> c) & 1;
+        case 1:
+          return (h.w1 >>> (c & 31)) & 1;
+        case 2:
+          return (h.w2 >>> (c & 31)) & 1;
+        default:
+          return (h.w3 >>> (c & 31)) & 1;
+      }
+    }
     if (this.classBits !== null) return this.classBits[c];
     const state = this.state;
     if (state.classStamp[c] !== this.stamp) {
@@ -502,6 +537,9 @@ export class Evaluator {
     this.subject = saved;
     handle.atomBits = this.atomBits!;
     handle.classBits = this.classBits!;
+    const words = [0, 0, 0, 0];
+    for (let c = 0; c < Math.min(handle.classBits.length, WORD_CLASSES); c++) words[c >>> 5] |= handle.classBits[c] << (c & 31);
+    [handle.w0, handle.w1, handle.w2, handle.w3] = words;
     handle.table = state.table;
   }
 
@@ -513,6 +551,7 @@ export class Evaluator {
     const classes = new Uint8Array(table.classPrograms.length);
     this.atomBits = atoms;
     this.classBits = classes;
+    this.wordsHandle = null;
     // Classes come in dependency order, so every CLASS a program reads is already computed.
     for (let i = 0; i < classes.length; i++) classes[i] = this.run(table.classPrograms[i], 0, table.classPrograms[i].length, 0);
   }

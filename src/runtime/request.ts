@@ -325,7 +325,8 @@ export interface EnclaveSink extends NormalizedEnclave {
 /**
  * `normalizeEnclave` without allocating: fills `out` and returns undefined, or returns why the
  * enclave is invalid. Never throws. With a `lookup`, it also fills `out.signerIndex` and
- * `out.enclaveIndex`, and a measurement the lookup knows needs no further validation.
+ * `out.enclaveIndex`, and a measurement the lookup knows needs no further validation (it is then
+ * kept as written, in whatever case: the lookup's answer is what the caller uses).
  */
 export function readEnclave(raw: unknown, out: NormalizedEnclave): string | undefined;
 export function readEnclave(raw: unknown, out: EnclaveSink, lookup: MeasurementLookup): string | undefined;

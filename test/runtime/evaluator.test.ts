@@ -193,3 +193,20 @@ describe('SPEC 7 enclave handles', () => {
     expect(evaluator.decide({ subject: aesmd, enclave })).toMatchObject({ decision: 'deny', rule: null, reason: expect.stringMatching(/mrenclave/) });
   });
 });
+
+describe('SPEC 6 measurement look-ups', () => {
+  it('find exactly the table measurements, in either case, and nothing that merely resembles one', () => {
+    const evaluator = Evaluator.fromTable(table(POLICY));
+    const allowed = (mrsigner: string) => evaluator.decide(request(aesmd, { mrsigner })).decision;
+    expect(allowed(A)).toBe('allow');
+    expect(allowed(A.toUpperCase())).toBe('allow');
+    expect(allowed('A'.repeat(32) + 'a'.repeat(32))).toBe('allow');
+    // One digit off anywhere, a non-hex character in a digit's place, a non-ASCII look-alike:
+    for (let i = 0; i < 64; i += 7) {
+      const off = A.slice(0, i) + 'b' + A.slice(i + 1);
+      expect(allowed(off)).toBe('deny');
+      expect(evaluator.decide(request(aesmd, { mrsigner: A.slice(0, i) + 'g' + A.slice(i + 1) })).rule).toBeNull();
+      expect(evaluator.decide(request(aesmd, { mrsigner: A.slice(0, i) + '\u0101' + A.slice(i + 1) })).rule).toBeNull();
+    }
+  });
+});
