@@ -1,30 +1,14 @@
 // SPEC 8 `sgxpol sigstruct FILE [--json]` and SPEC 9: exit 0 valid, 1 otherwise.
-import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { scratch, sgxpol } from './harness.js';
+import { makeSigstruct as sign, mrsignerOf, testKey } from '../../src/testing/sigstruct-signer.js';
 
-/** A SIGSTRUCT signed here with a fresh RSA-3072 e=3 key (SPEC 9 layout). */
+/** A SIGSTRUCT signed with the test key (src/testing's signer, node:crypto). */
 function makeSigstruct(): { bytes: Buffer; mrsigner: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 3072, publicExponent: 3 });
-  const n = Buffer.from(publicKey.export({ format: 'jwk' }).n as string, 'base64url');
-  const s = Buffer.alloc(1808);
-  Buffer.from('06000000E10000000000010000000000', 'hex').copy(s, 0);
-  s.writeUInt32LE(0x8086, 16);
-  s.writeUInt32LE(0x20240811, 20);
-  Buffer.from('01010000600000006000000001000000', 'hex').copy(s, 24);
-  const modulus = Buffer.from(n).reverse();
-  modulus.copy(s, 128);
-  s.writeUInt32LE(3, 512);
-  s.writeBigUInt64LE(0x24n, 928); // mode64bit, einittokenkey
-  s.writeBigUInt64LE(0x3n, 936);
-  Buffer.alloc(32, 0xab).copy(s, 960);
-  s.writeUInt16LE(32, 1024);
-  s.writeUInt16LE(7, 1026);
-  const signature = sign('sha256', Buffer.concat([s.subarray(0, 128), s.subarray(900, 1028)]), privateKey);
-  Buffer.from(signature).reverse().copy(s, 516);
-  return { bytes: s, mrsigner: createHash('sha256').update(modulus).digest('hex') };
+  const bytes = sign({ vendor: 0x8086, date: '2024-08-11', attributesFlags: 0x24n, xfrm: 0x3n, mrenclave: 'ab'.repeat(32), isvprodid: 32, isvsvn: 7 });
+  return { bytes: Buffer.from(bytes), mrsigner: mrsignerOf(testKey()) };
 }
 
 let cwd: string;
