@@ -99,6 +99,12 @@ export interface LoadedTable {
   readonly measurementSlots: Int32Array;
   /** Number of slots − 1 (a power of two, minus one). */
   readonly measurementMask: number;
+  /**
+   * How a look-up confirms a candidate: by comparing the table's string (fast while the strings
+   * stay in cache, i.e. for smaller tables) or by comparing the digest words in the slot (no
+   * second memory access, which wins for large tables). Both are exact.
+   */
+  readonly confirmByDigest: boolean;
   readonly sets: readonly Set<number>[];
   // subject atoms, as parallel arrays
   readonly atomCount: number;
@@ -141,6 +147,8 @@ export const SLOT_SIGNER_POSTING = 1;
 export const SLOT_ENCLAVE_POSTING = 2;
 export const SLOT_DIGEST = 3;
 export const SLOT_SIZE = 12;
+/** Above this many measurements a look-up confirms by digest words (see `confirmByDigest`). */
+export const DIGEST_CONFIRM_THRESHOLD = 8192;
 
 // The value of every pair of ASCII characters that are two hex digits (either case), indexed by
 // `first << 7 | second`; -1 for any other pair. Two digits per look-up halves the work of
@@ -188,9 +196,16 @@ export function findMeasurement(table: LoadedTable, hex: string): number {
   for (;;) {
     const at = slot * SLOT_SIZE;
     if (slots[at + SLOT_ID] === 0) return -1;
-    if (slots[at + SLOT_DIGEST] === key && restMatches(slots, at + SLOT_DIGEST, hex)) return at;
+    if (slots[at + SLOT_DIGEST] === key) {
+      if (table.confirmByDigest ? restMatches(slots, at + SLOT_DIGEST, hex) : sameMeasurement(table.json.measurements[slots[at + SLOT_ID] - 1], hex)) return at;
+    }
     slot = (slot + 1) & mask;
   }
+}
+
+/** `hex` (64 characters, any case) spells `measurement` (lower-case). */
+function sameMeasurement(measurement: string, hex: string): boolean {
+  return measurement === hex || measurement === hex.toLowerCase();
 }
 
 function restMatches(slots: Int32Array, digestAt: number, hex: string): boolean {
@@ -452,6 +467,7 @@ function indexTable(table: TableJson): LoadedTable {
     json: table,
     measurementSlots,
     measurementMask,
+    confirmByDigest: m.length > DIGEST_CONFIRM_THRESHOLD,
     sets,
     atomCount,
     atomKind,

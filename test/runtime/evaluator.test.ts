@@ -210,3 +210,21 @@ describe('SPEC 6 measurement look-ups', () => {
     }
   });
 });
+
+describe('SPEC 6 both ways of confirming a look-up', () => {
+  it('by string and by digest words give the same answers', async () => {
+    const { findMeasurement, loadTable } = await import('../../src/runtime/table.js');
+    const loaded = loadTable(table(POLICY));
+    const variants = [
+      { ...loaded, confirmByDigest: false },
+      { ...loaded, confirmByDigest: true },
+    ];
+    const probes = [A, A.toUpperCase(), C, B, A.slice(0, 63) + 'b', A.slice(0, 8) + 'g' + A.slice(9), A.slice(0, 40) + '\u0101' + A.slice(41), 'short'];
+    for (const probe of probes) {
+      const [byString, byDigest] = variants.map((t) => findMeasurement(t, probe));
+      expect(byDigest).toBe(byString);
+    }
+    expect(findMeasurement(variants[1], A)).toBeGreaterThanOrEqual(0);
+    expect(findMeasurement(variants[1], B)).toBe(-1);
+  });
+});
