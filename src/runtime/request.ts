@@ -449,10 +449,6 @@ function flagsHex(bits: number): string {
   return bits.toString(16).padStart(16, '0');
 }
 
-function isHexDigit(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
-}
-
 // 1: a lower-case hex digit, 2: an upper-case one, 0: anything else (indexed by char code < 128).
 const HEX_CLASS = new Uint8Array(128);
 for (let c = 0x30; c <= 0x39; c++) HEX_CLASS[c] = 1;
@@ -515,7 +511,10 @@ function measurementReason(field: string, value: unknown): string {
 function attributeFlagsOf(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length < 3 || value.length > 18) return undefined;
   if (value.charCodeAt(0) !== 0x30 || value.charCodeAt(1) !== 0x78) return undefined;
-  for (let i = 2; i < value.length; i++) if (!isHexDigit(value.charCodeAt(i))) return undefined;
+  for (let i = 2; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 128 || HEX_CLASS[c] === 0) return undefined;
+  }
   return value.slice(2).toLowerCase().padStart(16, '0');
 }
 

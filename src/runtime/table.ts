@@ -237,11 +237,6 @@ function schemaValidator(): Validator {
   return validator;
 }
 
-/** The JSON Schema of the table, as shipped. */
-export function tableSchema(): object {
-  return JSON.parse(readFileSync(new URL('../../schemas/table.schema.json', import.meta.url), 'utf8'));
-}
-
 /** Parses (if a string or bytes), validates and indexes a table; throws TableError saying why it was refused. */
 export function loadTable(input: unknown): LoadedTable {
   let json: unknown;
