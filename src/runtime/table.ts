@@ -91,20 +91,16 @@ export const RULE_BOX = 16;
 export interface LoadedTable {
   readonly json: TableJson;
   /**
-   * Open-addressing hash of `measurements` on their first 8 hex digits, SLOT_SIZE int32s a slot:
-   * `measurement index + 1` (0: empty), where the measurement's signer and enclave posting
-   * records begin (-1: none), and the whole digest as eight int32 words (the first is the hash
-   * key). A lookup compares the digest in the slot, so it touches no string of the table.
+   * Open-addressing hash of `measurements`, SLOT_SIZE int32s a slot: `measurement index + 1`
+   * (0: empty), where the measurement's signer and enclave posting records begin (-1: none),
+   * and the hash key (`measurementKey`, from the first 8 hex digits). Four int32s a slot keep
+   * the whole hash small enough to stay in cache for large tables.
    */
   readonly measurementSlots: Int32Array;
   /** Number of slots − 1 (a power of two, minus one). */
   readonly measurementMask: number;
-  /**
-   * How a look-up confirms a candidate: by comparing the table's string (fast while the strings
-   * stay in cache, i.e. for smaller tables) or by comparing the digest words in the slot (no
-   * second memory access, which wins for large tables). Both are exact.
-   */
-  readonly confirmByDigest: boolean;
+  /** Each slot's measurement (lower-case hex), by slot number; a look-up confirms a candidate against it. */
+  readonly slotText: readonly string[];
   readonly sets: readonly Set<number>[];
   // subject atoms, as parallel arrays
   readonly atomCount: number;
@@ -136,84 +132,45 @@ export interface LoadedTable {
   readonly maxStack: number;
 }
 
-const HEX_VALUE = new Int8Array(128).fill(-1);
-for (let c = 0; c < 10; c++) HEX_VALUE[0x30 + c] = c;
-for (let c = 0; c < 6; c++) HEX_VALUE[0x61 + c] = HEX_VALUE[0x41 + c] = 10 + c;
-
-
 /** Offsets within a measurement slot (see LoadedTable.measurementSlots). */
 export const SLOT_ID = 0;
 export const SLOT_SIGNER_POSTING = 1;
 export const SLOT_ENCLAVE_POSTING = 2;
-export const SLOT_DIGEST = 3;
-export const SLOT_SIZE = 12;
-/** Above this many measurements a look-up confirms by digest words (see `confirmByDigest`). */
-export const DIGEST_CONFIRM_THRESHOLD = 8192;
+export const SLOT_KEY = 3;
+export const SLOT_SIZE = 4;
 
-// The value of every pair of ASCII characters that are two hex digits (either case), indexed by
-// `first << 7 | second`; -1 for any other pair. Two digits per look-up halves the work of
-// comparing a measurement against a slot's digest.
-const HEX_PAIR = new Int16Array(128 * 128).fill(-1);
-for (let a = 0; a < 128; a++) for (let b = 0; b < 128; b++) if (HEX_VALUE[a] >= 0 && HEX_VALUE[b] >= 0) HEX_PAIR[(a << 7) | b] = (HEX_VALUE[a] << 4) | HEX_VALUE[b];
-
-/** Set by `hexWord` when one of the digits it read was not a hex digit. */
-let hexWordBad = false;
-
-/** The 8 hex digits of `hex` from `at` as an int32 (its 32 bits; sign as it falls). */
-function hexWord(hex: string, at: number): number {
-  const c0 = hex.charCodeAt(at);
-  const c1 = hex.charCodeAt(at + 1);
-  const c2 = hex.charCodeAt(at + 2);
-  const c3 = hex.charCodeAt(at + 3);
-  const c4 = hex.charCodeAt(at + 4);
-  const c5 = hex.charCodeAt(at + 5);
-  const c6 = hex.charCodeAt(at + 6);
-  const c7 = hex.charCodeAt(at + 7);
-  if ((c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7) >= 128) {
-    hexWordBad = true;
-    return 0;
+/**
+ * The hash key of a measurement: its first 8 characters, read as hex digits of either case
+ * (`c & 15`, plus 9 for a letter). Any characters give some key; only the confirming string
+ * comparison decides whether a measurement is found, so nothing here needs validating.
+ */
+function measurementKey(hex: string): number {
+  let key = 0;
+  for (let i = 0; i < 8; i++) {
+    const c = hex.charCodeAt(i);
+    key = (key << 4) | ((c & 15) + 9 * ((c >> 6) & 1));
   }
-  const b0 = HEX_PAIR[(c0 << 7) | c1];
-  const b1 = HEX_PAIR[(c2 << 7) | c3];
-  const b2 = HEX_PAIR[(c4 << 7) | c5];
-  const b3 = HEX_PAIR[(c6 << 7) | c7];
-  hexWordBad = (b0 | b1 | b2 | b3) < 0;
-  return (b0 << 24) | (b1 << 16) | (b2 << 8) | b3;
+  return key;
 }
 
 /**
  * Where `hex` is in the measurement hash (the int32 offset of its slot), or -1 when the table
- * does not name it. Any string may be asked about: only 64 hex digits equal to a table
- * measurement are found (upper-case digits too, since the digest is compared as numbers).
+ * does not name it. Any string may be asked about; only a string equal to one of the table's
+ * measurements (64 lower-case hex digits) is found. Callers lower-case a valid upper-case
+ * measurement before asking (request.ts does).
  */
 export function findMeasurement(table: LoadedTable, hex: string): number {
   if (hex.length !== 64) return -1;
   const slots = table.measurementSlots;
   const mask = table.measurementMask;
-  const key = hexWord(hex, 0);
-  if (hexWordBad) return -1;
+  const key = measurementKey(hex);
   let slot = Math.imul(key, 0x9e3779b1) & mask;
   for (;;) {
     const at = slot * SLOT_SIZE;
     if (slots[at + SLOT_ID] === 0) return -1;
-    if (slots[at + SLOT_DIGEST] === key) {
-      if (table.confirmByDigest ? restMatches(slots, at + SLOT_DIGEST, hex) : sameMeasurement(table.json.measurements[slots[at + SLOT_ID] - 1], hex)) return at;
-    }
+    if (slots[at + SLOT_KEY] === key && table.slotText[slot] === hex) return at;
     slot = (slot + 1) & mask;
   }
-}
-
-/** `hex` (64 characters, any case) spells `measurement` (lower-case). */
-function sameMeasurement(measurement: string, hex: string): boolean {
-  return measurement === hex || measurement === hex.toLowerCase();
-}
-
-function restMatches(slots: Int32Array, digestAt: number, hex: string): boolean {
-  for (let w = 1; w < 8; w++) {
-    const word = hexWord(hex, w * 8);
-    if (hexWordBad || slots[digestAt + w] !== word) return false;
-  }
-  return true;
 }
 
 export class TableError extends Error {
@@ -328,19 +285,21 @@ function indexTable(table: TableJson): LoadedTable {
   let capacity = 16;
   while (capacity < m.length * 2) capacity *= 2;
   const measurementSlots = new Int32Array(capacity * SLOT_SIZE);
+  const slotText: string[] = new Array<string>(capacity).fill('');
   const measurementMask = capacity - 1;
   /** Measurement index → the int32 offset of its slot. */
   const slotOf = new Int32Array(m.length);
   for (let i = 0; i < m.length; i++) {
     if (i > 0 && !(m[i - 1] < m[i])) fail(`measurements must be sorted and unique (at ${i})`);
-    const key = hexWord(m[i], 0);
+    const key = measurementKey(m[i]);
     let slot = Math.imul(key, 0x9e3779b1) & measurementMask;
     while (measurementSlots[slot * SLOT_SIZE + SLOT_ID] !== 0) slot = (slot + 1) & measurementMask;
     const at = slot * SLOT_SIZE;
     measurementSlots[at + SLOT_ID] = i + 1;
     measurementSlots[at + SLOT_SIGNER_POSTING] = -1;
     measurementSlots[at + SLOT_ENCLAVE_POSTING] = -1;
-    for (let w = 0; w < 8; w++) measurementSlots[at + SLOT_DIGEST + w] = hexWord(m[i], w * 8);
+    measurementSlots[at + SLOT_KEY] = key;
+    slotText[slot] = m[i];
     slotOf[i] = at;
   }
   const sets = table.sets.map((members, i) => {
@@ -462,7 +421,7 @@ function indexTable(table: TableJson): LoadedTable {
     json: table,
     measurementSlots,
     measurementMask,
-    confirmByDigest: m.length > DIGEST_CONFIRM_THRESHOLD,
+    slotText,
     sets,
     atomCount,
     atomKind,

@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
+  attributeBit,
   checkRequestEnvelope,
   clearSigstructCache,
   normalizeEnclave,
@@ -12,6 +13,7 @@ import {
   sigstructCacheSize,
 } from '../../src/runtime/request.js';
 import { parseSigstruct } from '../../src/runtime/sigstruct.js';
+import { ATTRIBUTE_BITS } from '../../src/runtime/types.js';
 import { makeSigstruct, mrsignerOf, testKey, toBase64 } from '../../src/testing/sigstruct-signer.js';
 
 const MRENCLAVE = 'a'.repeat(64);
@@ -655,5 +657,14 @@ describe('SPEC 2: remembering validated measurements changes no answer', () => {
       }),
       { numRuns: 2000, seed: 9 },
     );
+  });
+});
+
+describe('attribute names', () => {
+  it('attributeBit agrees with ATTRIBUTE_BITS and knows no other name', () => {
+    for (const [name, bit] of Object.entries(ATTRIBUTE_BITS)) expect(attributeBit(name)).toBe(bit);
+    for (const name of ['', 'Mode64bit', 'MODE64BIT', 'mode64bit ', 'toString', '__proto__', 'constructor', 'provision', 'sgx_provision']) {
+      expect(attributeBit(name)).toBe(-1);
+    }
   });
 });
