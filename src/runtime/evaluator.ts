@@ -35,6 +35,12 @@ const PROVISIONKEY_BIT = 1 << 4;
 const WORD_CLASSES = 128;
 /** Class nesting deeper than this is matched eagerly rather than lazily (no deep recursion). */
 const LAZY_CLASS_DEPTH_LIMIT = 32;
+/**
+ * Slots of the cache of recurring plain subjects (a power of two). A subject seen a second time
+ * in a slot gets a handle of its own, so a hook that passes plain subjects still matches each
+ * recurring process once; a subject seen once is matched lazily and costs no handle.
+ */
+const SUBJECT_CACHE_SLOTS = 8192;
 
 /**
  * A subject matched once against a table's subject classes, to stand in for `subject` in later
@@ -136,6 +142,10 @@ interface State {
   readonly classValue: Uint8Array;
   readonly lazy: boolean;
   readonly lookup: MeasurementLookup;
+  /** Handles of recurring plain subjects, by `subjectHash` slot. */
+  readonly subjectCache: (SubjectHandle | undefined)[];
+  /** The hash of the last subject that missed each slot: a second miss with it admits the subject. */
+  readonly subjectMissed: Int32Array;
 }
 
 function makeState(table: LoadedTable): State {
@@ -152,6 +162,8 @@ function makeState(table: LoadedTable): State {
     classValue: new Uint8Array(classCount),
     lazy: table.classDepth <= LAZY_CLASS_DEPTH_LIMIT,
     lookup: (text) => findMeasurement(table, text),
+    subjectCache: new Array<SubjectHandle | undefined>(SUBJECT_CACHE_SLOTS).fill(undefined),
+    subjectMissed: new Int32Array(SUBJECT_CACHE_SLOTS),
   };
 }
 
@@ -248,32 +260,39 @@ export class Evaluator {
     if (envelopeProblem !== undefined) return invalid(envelopeProblem);
 
     const rawSubject = this.envelope.subject;
-    let holdsProvision: boolean;
+    let holdsProvision = false;
+    let handle: SubjectHandle | undefined;
     if (rawSubject instanceof SubjectHandle) {
       if (rawSubject.subject === undefined) return invalid(rawSubject.error ?? 'invalid subject');
-      if (rawSubject.table !== table) this.matchSubject(rawSubject, state);
-      this.atomBits = rawSubject.atomBits;
-      if (table.classPrograms.length <= WORD_CLASSES) {
-        this.wordsHandle = rawSubject;
-        this.classBits = null;
-      } else {
-        this.wordsHandle = null;
-        this.classBits = rawSubject.classBits;
-      }
-      holdsProvision = rawSubject.holdsProvision;
+      handle = rawSubject;
     } else {
       const subjectProblem = readSubject(rawSubject, this.plainSubject);
       if (subjectProblem !== undefined) return invalid(subjectProblem);
-      this.subject = this.plainSubject;
-      holdsProvision = this.plainSubject.holds.includes(PROVISION_DEVICE);
-      if (state.lazy) {
-        this.atomBits = null;
-        this.classBits = null;
-        this.wordsHandle = null;
-        this.nextStamp();
-      } else {
-        this.matchEagerly(state);
+      handle = this.recurringSubject(state, this.plainSubject);
+      if (handle === undefined) {
+        this.subject = this.plainSubject;
+        holdsProvision = this.plainSubject.holds.includes(PROVISION_DEVICE);
+        if (state.lazy) {
+          this.atomBits = null;
+          this.classBits = null;
+          this.wordsHandle = null;
+          this.nextStamp();
+        } else {
+          this.matchEagerly(state);
+        }
       }
+    }
+    if (handle !== undefined) {
+      if (handle.table !== table) this.matchSubject(handle, state);
+      this.atomBits = handle.atomBits;
+      if (table.classPrograms.length <= WORD_CLASSES) {
+        this.wordsHandle = handle;
+        this.classBits = null;
+      } else {
+        this.wordsHandle = null;
+        this.classBits = handle.classBits;
+      }
+      holdsProvision = handle.holdsProvision;
     }
 
     const e = this.enclave;
@@ -306,6 +325,27 @@ export class Evaluator {
     const decision = rule >= 0 ? this.ruleDecision(rule) : state.defaultDecision;
     if (decision.decision === 'allow' && (e.attributeBits & PROVISIONKEY_BIT) !== 0 && !holdsProvision) return PROVISION_DENIAL;
     return decision;
+  }
+
+  /**
+   * The cached handle of a plain subject equal to `subject`, or undefined. A subject that
+   * missed its slot before (same hash) is given a handle now and cached; otherwise the miss is
+   * remembered and the subject is matched lazily this time.
+   */
+  private recurringSubject(state: State, subject: NormalizedSubject): SubjectHandle | undefined {
+    const hash = subjectHash(subject);
+    const slot = hash & (SUBJECT_CACHE_SLOTS - 1);
+    const cached = state.subjectCache[slot];
+    if (cached !== undefined && sameSubject(cached.subject!, subject)) return cached;
+    if (state.subjectMissed[slot] !== hash) {
+      state.subjectMissed[slot] = hash;
+      return undefined;
+    }
+    const copy: NormalizedSubject = { exe: subject.exe, uid: subject.uid, gid: subject.gid, label: subject.label, holds: subject.holds.slice() };
+    const handle = new SubjectHandle(copy, undefined);
+    this.matchSubject(handle, state);
+    state.subjectCache[slot] = handle;
+    return handle;
   }
 
   private nextStamp(): void {
@@ -575,6 +615,24 @@ function matchAtom(table: LoadedTable, atom: number, subject: NormalizedSubject)
     default:
       throw new Error(`unknown atom kind ${table.atomKind[atom]}`);
   }
+}
+
+/** A hash of a subject's exe (its length and four of its characters), uid and gid; never 0. */
+function subjectHash(subject: NormalizedSubject): number {
+  const exe = subject.exe;
+  const n = exe.length;
+  const chars = exe.charCodeAt(n - 1) | (exe.charCodeAt(n - 2) << 8) | (exe.charCodeAt(n >> 1) << 16) | (exe.charCodeAt(n >> 2) << 24);
+  let h = Math.imul(chars ^ n, 0x9e3779b1);
+  h = Math.imul(h ^ subject.uid ^ (h >>> 15), 0x85ebca6b);
+  h = Math.imul(h ^ subject.gid ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 1;
+}
+
+/** Whether two valid subjects are the same in every field a decision reads. */
+function sameSubject(a: NormalizedSubject, b: NormalizedSubject): boolean {
+  if (a.exe !== b.exe || a.uid !== b.uid || a.gid !== b.gid || a.label !== b.label || a.holds.length !== b.holds.length) return false;
+  for (let i = 0; i < a.holds.length; i++) if (a.holds[i] !== b.holds[i]) return false;
+  return true;
 }
 
 /** Where the entry after the one at `at` begins (entries are `rule, entryLength, …`). */

@@ -109,6 +109,47 @@ describe('SPEC 7 subject handles and table swap', () => {
   });
 });
 
+describe('recurring plain subjects (the evaluator\'s subject cache)', () => {
+  const CACHE_POLICY = `
+subject qemu = exe "/usr/bin/qemu-system-*" and label "*:svirt_t:*";
+subject aesmd = exe "/usr/bin/aesm_service" and uid 0..999;
+subject prov = exe "/usr/bin/aesm_service" and holds "/dev/sgx_provision";
+signer intel = "${A}";
+allow aesmd einit signer intel where not provisionkey;
+allow prov einit signer intel;
+allow qemu einit via kvm signer intel;
+`;
+  it('decides a subject seen many times exactly as a fresh one, across a swap', () => {
+    const evaluator = Evaluator.fromTable(table(CACHE_POLICY));
+    const fresh = () => Evaluator.fromTable(table(CACHE_POLICY));
+    const subjects = [
+      aesmd,
+      { ...aesmd, holds: ['/dev/sgx_provision'] },
+      { ...aesmd, uid: 1000 },
+      { ...aesmd, uid: 1000, holds: ['/dev/sgx_provision'] },
+      qemu,
+      { ...qemu, label: 'system_u:system_r:unconfined_t:s0' },
+      { ...qemu, gid: 0 },
+    ];
+    const enclaves = [{}, { attributes: ['provisionkey'] }];
+    // Alternate subjects that share exe, uid and gid (so the same cache slot), many times over.
+    for (let round = 0; round < 4; round++) {
+      for (const subject of subjects) {
+        for (const enclave of enclaves) {
+          for (const via of ['host', 'kvm'] as const) {
+            const req = request({ ...subject }, enclave, via);
+            expect(evaluator.decide(req), JSON.stringify(req)).toEqual(fresh().decide(req));
+          }
+        }
+      }
+    }
+    // After a swap, a cached subject is matched against the new table.
+    evaluator.swapTable(table(`subject aesmd = exe "/usr/bin/aesm_service" and uid 1000..1000;\nallow aesmd einit *;`));
+    expect(evaluator.decide(request({ ...aesmd }))).toMatchObject({ decision: 'deny', rule: 'default' });
+    expect(evaluator.decide(request({ ...aesmd, uid: 1000 }))).toMatchObject({ decision: 'allow', rule: 'host.sgxpol:2' });
+  });
+});
+
 describe('SPEC 6 table loading refuses bad tables', () => {
   const good = table(POLICY);
   const resigned = (t: TableJson): TableJson => ({ ...t, digest: tableDigest(t as unknown as Record<string, unknown>) });
