@@ -286,10 +286,22 @@ export function isWellFormedInt(text: string): boolean {
   return WELL_FORMED_INT.test(text);
 }
 
-export function tokenize(text: string, file: string): LexOutput {
+/**
+ * Lexes `text`. Given `offset` and `line`, `text` is the part of a longer file that starts there,
+ * at the start of a line; every position (tokens, comments, diagnostics) is then the file's.
+ */
+export function tokenize(text: string, file: string, offset = 0, line = 1): LexOutput {
   // A byte order mark is not part of the text; blank it (same length, so offsets stay put).
-  const source = text.charCodeAt(0) === 0xfeff ? ` ${text.slice(1)}` : text;
+  const source = offset === 0 && text.charCodeAt(0) === 0xfeff ? ` ${text.slice(1)}` : text;
   const result = lexer.tokenize(source);
+  if (offset !== 0 || line !== 1) {
+    shiftTokens(result.tokens, offset, line - 1);
+    for (const group in result.groups) shiftTokens(result.groups[group], offset, line - 1);
+    for (const e of result.errors) {
+      e.offset += offset;
+      if (e.line !== undefined) e.line += line - 1;
+    }
+  }
   const diagnostics: Diagnostic[] = [];
   const errorOffsets: number[] = [];
   let reported = 0;
@@ -318,7 +330,7 @@ export function tokenize(text: string, file: string): LexOutput {
     const line = e.line ?? 1;
     const column = e.column ?? 1;
     const span: Span = { file, line, column, offset: e.offset, endLine: line, endColumn: column + e.length, endOffset: e.offset + e.length };
-    report(error(Codes.LEX, span, `unexpected character ${describeChar(String.fromCodePoint(text.codePointAt(e.offset) ?? 0))}`), e.offset);
+    report(error(Codes.LEX, span, `unexpected character ${describeChar(String.fromCodePoint(text.codePointAt(e.offset - offset) ?? 0))}`), e.offset);
   }
 
   // Unterminated strings and malformed numbers stay in the stream as strings and numbers, so
@@ -353,6 +365,27 @@ export function tokenize(text: string, file: string): LexOutput {
     comments[i] = { text: commentTokens[i].image, span: tokenSpan(commentTokens[i], file) };
   }
   return { tokens, comments, diagnostics, errorOffsets };
+}
+
+/** Moves tokens lexed from a part of a file (which starts a line, so columns stay) to the file's offsets and lines. */
+function shiftTokens(tokens: IToken[], offset: number, lines: number): void {
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    t.startOffset += offset;
+    t.endOffset = (t.endOffset as number) + offset;
+    t.startLine = (t.startLine as number) + lines;
+    t.endLine = (t.endLine as number) + lines;
+  }
+}
+
+/** How many lines `text` from `from` to `to` ends (as the lexer counts them: `\r\n`, `\n` or `\r`), `to` not inside a `\r\n`. */
+export function countLineBreaks(text: string, from: number, to: number): number {
+  let count = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a || (c === 0x0d && text.charCodeAt(i + 1) !== 0x0a)) count++;
+  }
+  return count;
 }
 
 /**

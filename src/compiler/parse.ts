@@ -1,11 +1,11 @@
 // The front end's entry point: one file's text → its AST and diagnostics (lex → parse → build).
 // It never throws and never recurses without bound, whatever the input.
 import type { CstNode, IRecognitionException, IToken } from 'chevrotain';
-import type { SourceFile, Span, Statement } from './ast.js';
+import type { Comment, SourceFile, Span, Statement } from './ast.js';
 import { AstBuilder } from './build.js';
 import { Codes, error, sortDiagnostics, suggest, type Diagnostic } from './diagnostics.js';
 import {
-  countTokens, describeToken, isRealToken, keywordTokens, spanAfter, startsStatement, tokenize, tokenSpan,
+  countLineBreaks, countTokens, describeToken, isRealToken, keywordTokens, spanAfter, startsStatement, tokenize, tokenSpan,
   Ident, LParen, Not, RParen, Semi,
 } from './lexer.js';
 import { parser } from './parser.js';
@@ -18,6 +18,8 @@ export const MAX_TOKENS = 4_000_000;
 export const MAX_NESTING = 256;
 /** At most this many syntax errors are reported per file. */
 export const MAX_SYNTAX_DIAGNOSTICS = 100;
+/** A file longer than this many characters is read in pieces of about this size (see `parseInPieces`). */
+export const PIECE_CHARS = 64 * 1024;
 
 export interface ParseResult {
   file: SourceFile;
@@ -36,11 +38,12 @@ function startSpan(file: string): Span {
 /**
  * Parses one `.sgxpol` file. `file` is the name put in every span and diagnostic. Statements
  * that failed to parse are left out of `statements`; every problem is in `diagnostics`
- * (sorted by position). Never throws.
+ * (sorted by position). Never throws. A file longer than `pieceChars` characters is first read
+ * a piece at a time (see `parseInPieces`); the result is the same, only tests change it.
  */
-export function parseSource(text: string, file: string): ParseResult {
+export function parseSource(text: string, file: string, pieceChars = PIECE_CHARS): ParseResult {
   try {
-    return parseOrThrow(String(text), String(file));
+    return parseOrThrow(String(text), String(file), pieceChars);
   } catch (e) {
     const name = asString(file);
     const empty: SourceFile = { file: name, text: asString(text), statements: [], comments: [] };
@@ -64,7 +67,7 @@ function asString(value: unknown): string {
   }
 }
 
-function parseOrThrow(text: string, file: string): ParseResult {
+function parseOrThrow(text: string, file: string, pieceChars: number): ParseResult {
   const empty: SourceFile = { file, text, statements: [], comments: [] };
   if (text.length > MAX_SOURCE_BYTES || Buffer.byteLength(text, 'utf8') > MAX_SOURCE_BYTES) {
     const bytes = Buffer.byteLength(text, 'utf8');
@@ -73,7 +76,74 @@ function parseOrThrow(text: string, file: string): ParseResult {
   if (countTokens(text, MAX_TOKENS) > MAX_TOKENS) {
     return { file: empty, diagnostics: [error(Codes.FILE_TOO_LARGE, startSpan(file), `file is too large to parse: more than ${MAX_TOKENS} tokens`)] };
   }
+  if (text.length > pieceChars) {
+    const inPieces = parseInPieces(text, file, pieceChars);
+    if (inPieces !== undefined) return inPieces;
+  }
+  return parseWhole(text, file);
+}
 
+/**
+ * A long file, a piece at a time: lexed, parsed and built piece by piece, so that its tokens and
+ * syntax trees die young instead of all being alive at once (in a 100,000-rule file, collecting
+ * them cost more than making them). A piece ends at a line end, where no token continues, and
+ * is parsed up to its last `;`, where no statement continues; the tokens after that go with the
+ * next piece. Only for a file in which the lexer and parser find nothing wrong: otherwise
+ * undefined, and the caller parses the whole file, whose error recovery and reports cross
+ * statements. Exported for tests.
+ */
+export function parseInPieces(text: string, file: string, pieceChars: number): ParseResult | undefined {
+  const builder = new AstBuilder(file);
+  const statements: Statement[] = [];
+  const comments: Comment[] = [];
+
+  /** Builds the statements of `tokens` (which end at a `;` or the end of the file); false when something is wrong. */
+  const parsePart = (tokens: IToken[]): boolean => {
+    const nesting: Diagnostic[] = [];
+    limitNesting(tokens, file, nesting);
+    if (nesting.length > 0) return false;
+    const cst = parser.parseTokens(tokens);
+    if (parser.errors.length > 0) return false;
+    for (const item of (cst.children.topLevel ?? []) as CstNode[]) {
+      const statementNode = item.children.statement?.[0] as CstNode | undefined;
+      if (statementNode === undefined || item.recoveredNode) return false;
+      const built = builder.statement(statementNode);
+      if (!built.parsed) return false;
+      if (built.statement !== undefined) statements.push(built.statement);
+    }
+    return true;
+  };
+
+  let pending: IToken[] = [];
+  let line = 1;
+  for (let from = 0; from < text.length; ) {
+    const lineEnd = text.indexOf('\n', from + Math.max(1, pieceChars) - 1);
+    const to = lineEnd < 0 ? text.length : lineEnd + 1;
+    const lexed = tokenize(text.slice(from, to), file, from, line);
+    if (lexed.diagnostics.length > 0) return undefined;
+    for (const comment of lexed.comments) comments.push(comment);
+    line += countLineBreaks(text, from, to);
+    from = to;
+
+    const tokens = lexed.tokens;
+    let end = tokens.length;
+    while (end > 0 && tokens[end - 1].tokenType !== Semi) end--;
+    if (end === 0) {
+      for (const token of tokens) pending.push(token);
+      continue;
+    }
+    const rest = tokens.slice(end);
+    tokens.length = end;
+    const complete = pending.length === 0 ? tokens : pending.concat(tokens);
+    pending = rest;
+    if (!parsePart(complete)) return undefined;
+  }
+  if (pending.length > 0 && !parsePart(pending)) return undefined;
+  return { file: { file, text, statements, comments }, diagnostics: sortDiagnostics(builder.diagnostics) };
+}
+
+/** The whole file at once, with error recovery and every diagnostic. */
+function parseWhole(text: string, file: string): ParseResult {
   const lexed = tokenize(text, file);
   const diagnostics: Diagnostic[] = [...lexed.diagnostics];
   const tokens = limitNesting(lexed.tokens, file, diagnostics);
@@ -81,15 +151,24 @@ function parseOrThrow(text: string, file: string): ParseResult {
   const cst = parser.parseTokens(tokens);
   const syntaxErrors = parser.errors as RecognitionError[];
   const items = (cst.children.topLevel ?? []) as CstNode[];
-  const firsts = items.map(firstToken);
-  const starts = firsts.map((t) => t?.startOffset ?? Number.MAX_SAFE_INTEGER);
+  // Where each item starts places errors; a file without any never needs it, so it is looked up on demand.
+  const firsts = new Array<IToken | undefined | null>(items.length).fill(null);
+  const firstOf = (i: number): IToken | undefined => {
+    const known = firsts[i];
+    return known !== null ? known : (firsts[i] = firstToken(items[i]));
+  };
+  const startOf = (i: number): number => (i < items.length ? (firstOf(i)?.startOffset ?? Number.MAX_SAFE_INTEGER) : Number.MAX_SAFE_INTEGER);
+  const lexErrorIn = (from: () => number, to: number): boolean => lexed.errorOffsets.length > 0 && hasOffsetIn(lexed.errorOffsets, from(), to);
 
   // At most one syntax error per top-level item: the first. Later ones are usually its echo.
   const errorOfItem = new Map<number, RecognitionError>();
-  for (const e of syntaxErrors) {
-    const anchor = errorAnchor(e);
-    const index = anchor === undefined ? items.length - 1 : itemAt(starts, anchor.startOffset);
-    if (!errorOfItem.has(index)) errorOfItem.set(index, e);
+  if (syntaxErrors.length > 0) {
+    const starts = items.map((_, i) => startOf(i));
+    for (const e of syntaxErrors) {
+      const anchor = errorAnchor(e);
+      const index = anchor === undefined ? items.length - 1 : itemAt(starts, anchor.startOffset);
+      if (!errorOfItem.has(index)) errorOfItem.set(index, e);
+    }
   }
 
   const builder = new AstBuilder(file);
@@ -102,23 +181,22 @@ function parseOrThrow(text: string, file: string): ParseResult {
   let quietLine = -1;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
-    const start = starts[i];
-    const next = i + 1 < items.length ? starts[i + 1] : Number.MAX_SAFE_INTEGER;
-    const quiet = firsts[i]?.startLine === quietLine;
+    const start = () => startOf(i);
+    const quiet = quietLine !== -1 && firstOf(i)?.startLine === quietLine;
     const statementNode = item.children.statement?.[0] as CstNode | undefined;
     const e = errorOfItem.get(i);
     if (e !== undefined && !quiet) {
       const errorAt = isRealToken(e.token) ? e.token.startOffset : Number.MAX_SAFE_INTEGER;
       // A syntax error after a lexical error in the same statement is most likely caused by it.
-      if (!hasOffsetIn(lexed.errorOffsets, start, errorAt)) syntax.push(syntaxDiagnostic(e, file));
+      if (!lexErrorIn(start, errorAt)) syntax.push(syntaxDiagnostic(e, file));
     }
     if (statementNode !== undefined) {
       const built = item.recoveredNode ? { statement: undefined, parsed: false } : builder.statement(statementNode);
       if (built.statement !== undefined) statements.push(built.statement);
       const failed = !built.parsed;
-      if (failed && e === undefined && !quiet && !hasOffsetIn(lexed.errorOffsets, start, next)) {
+      if (failed && e === undefined && !quiet && !lexErrorIn(start, startOf(i + 1))) {
         // Should not happen (a failed statement has a parser error); never drop one silently.
-        const t = firsts[i];
+        const t = firstOf(i);
         syntax.push(error(Codes.SYNTAX, t ? tokenSpan(t, file) : startSpan(file), 'this statement could not be parsed'));
       }
       previousFailed = failed;
@@ -128,8 +206,8 @@ function parseOrThrow(text: string, file: string): ParseResult {
       const junkTokens = ((item.children.junk?.[0] as CstNode | undefined)?.children.AnyToken ?? []) as IToken[];
       const first = junkTokens[0];
       const last = junkTokens[junkTokens.length - 1];
-      const end = last !== undefined ? (last.endOffset as number) + 1 : next;
-      if (!previousFailed && !quiet && e === undefined && first !== undefined && !hasOffsetIn(lexed.errorOffsets, start, end)) {
+      const end = last !== undefined ? (last.endOffset as number) + 1 : startOf(i + 1);
+      if (!previousFailed && !quiet && e === undefined && first !== undefined && !lexErrorIn(start, end)) {
         syntax.push(junkDiagnostic(first, file));
       }
       previousFailed = false;

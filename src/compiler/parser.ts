@@ -126,6 +126,10 @@ export class SgxpolParser extends CstParser {
       return this.file();
     } finally {
       Error.stackTraceLimit = stackTraceLimit;
+      // The parser outlives the parse: let the tokens go (setting `input` also clears `errors`).
+      const errors = this.errors;
+      this.input = [];
+      this.errors = errors;
     }
   }
 

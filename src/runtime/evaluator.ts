@@ -69,6 +69,12 @@ export class SubjectHandle {
   w2 = 0;
   /** @internal */
   w3 = 0;
+  /**
+   * @internal bit `c % 31` set for every class `c` the subject belongs to, and bit 31, which
+   * every rule for any subject has (every bit while unmatched): rules whose filter shares no bit
+   * with it are passed over (table.ts postingPool)
+   */
+  fold = -1;
 
   /** @internal use Evaluator.resolveSubject */
   constructor(subject: NormalizedSubject | undefined, error: string | undefined) {
@@ -194,6 +200,8 @@ export class Evaluator {
   private classBits: Uint8Array | null = null;
   /** The handle whose class words answer `classBit`, when the table has at most 128 classes. */
   private wordsHandle: SubjectHandle | null = null;
+  /** The current subject's class fold (SubjectHandle.fold); every bit while a subject is matched lazily or eagerly. */
+  private fold = -1;
 
   private constructor(table: LoadedTable) {
     this.state = makeState(table);
@@ -270,6 +278,7 @@ export class Evaluator {
       if (subjectProblem !== undefined) return invalid(subjectProblem);
       handle = this.recurringSubject(state, this.plainSubject);
       if (handle === undefined) {
+        this.fold = -1;
         this.subject = this.plainSubject;
         holdsProvision = this.plainSubject.holds.includes(PROVISION_DEVICE);
         if (state.lazy) {
@@ -293,6 +302,7 @@ export class Evaluator {
         this.classBits = handle.classBits;
       }
       holdsProvision = handle.holdsProvision;
+      this.fold = handle.fold;
     }
 
     const e = this.enclave;
@@ -372,30 +382,32 @@ export class Evaluator {
   /**
    * The lowest-numbered rule of one effect that matches the current request, among the union of
    * up to three posting records (the request's MRSIGNER, its MRENCLAVE, and `*`), or -1.
-   * Entries are whole rules inline (table.ts), so each list is read in memory order.
+   * Scans the records' directories (table.ts) in rule order; a rule's body is read only when
+   * its filter shares a bit with the subject's class fold.
    */
   private firstMatch(signerAt: number, enclaveAt: number, anyAt: number, viaFlag: number, allow: boolean): number {
     const pool = this.state.table.postingPool;
-    // A record is `denyLength, deny entries…, allowLength, allow entries…`: find [start, end) of the wanted list.
+    const fold = this.fold;
+    // A record is `denyCount, deny triples…, allowCount, allow triples…, bodies`: [start, end) of the wanted directory.
     let a = 0;
     let aEnd = 0;
     if (signerAt >= 0) {
-      a = allow ? signerAt + 1 + pool[signerAt] : signerAt;
-      aEnd = a + 1 + pool[a];
+      a = allow ? signerAt + 1 + 3 * pool[signerAt] : signerAt;
+      aEnd = a + 1 + 3 * pool[a];
       a++;
     }
     let b = 0;
     let bEnd = 0;
     if (enclaveAt >= 0) {
-      b = allow ? enclaveAt + 1 + pool[enclaveAt] : enclaveAt;
-      bEnd = b + 1 + pool[b];
+      b = allow ? enclaveAt + 1 + 3 * pool[enclaveAt] : enclaveAt;
+      bEnd = b + 1 + 3 * pool[b];
       b++;
     }
-    let c = allow ? anyAt + 1 + pool[anyAt] : anyAt;
-    const cEnd = c + 1 + pool[c];
+    let c = allow ? anyAt + 1 + 3 * pool[anyAt] : anyAt;
+    const cEnd = c + 1 + 3 * pool[c];
     c++;
     for (;;) {
-      // The next rule in program order, and where its entry is.
+      // The next rule in program order, and where its triple is.
       let r = 0x7fffffff;
       let at = -1;
       if (a < aEnd && pool[a] < r) {
@@ -411,14 +423,14 @@ export class Evaluator {
         at = c;
       }
       if (at < 0) return -1;
-      if (a < aEnd && pool[a] === r) a = skipEntry(pool, a);
-      if (b < bEnd && pool[b] === r) b = skipEntry(pool, b);
-      if (c < cEnd && pool[c] === r) c = skipEntry(pool, c);
-      if (this.entryMatches(pool, at + 2, viaFlag)) return r;
+      if (a < aEnd && pool[a] === r) a += 3;
+      if (b < bEnd && pool[b] === r) b += 3;
+      if (c < cEnd && pool[c] === r) c += 3;
+      if ((pool[at + 1] & fold) !== 0 && this.entryMatches(pool, pool[at + 2], viaFlag)) return r;
     }
   }
 
-  /** Whether the rule entry whose flags word is at `pool[at]` matches the current request. */
+  /** Whether the rule body at `pool[flagsAt]` (its flags word) matches the current request. */
   private entryMatches(pool: Int32Array, flagsAt: number, viaFlag: number): boolean {
     if ((pool[flagsAt] & viaFlag) === 0) return false;
     const subjectCount = pool[flagsAt + 1];
@@ -580,6 +592,9 @@ export class Evaluator {
     const words = [0, 0, 0, 0];
     for (let c = 0; c < Math.min(handle.classBits.length, WORD_CLASSES); c++) words[c >>> 5] |= handle.classBits[c] << (c & 31);
     [handle.w0, handle.w1, handle.w2, handle.w3] = words;
+    let fold = 1 << 31;
+    for (let c = 0; c < handle.classBits.length; c++) if (handle.classBits[c] === 1) fold |= 1 << (c % 31);
+    handle.fold = fold;
     handle.table = state.table;
   }
 
@@ -633,11 +648,6 @@ function sameSubject(a: NormalizedSubject, b: NormalizedSubject): boolean {
   if (a.exe !== b.exe || a.uid !== b.uid || a.gid !== b.gid || a.label !== b.label || a.holds.length !== b.holds.length) return false;
   for (let i = 0; i < a.holds.length; i++) if (a.holds[i] !== b.holds[i]) return false;
   return true;
-}
-
-/** Where the entry after the one at `at` begins (entries are `rule, entryLength, …`). */
-function skipEntry(pool: Int32Array, at: number): number {
-  return at + 2 + pool[at + 1];
 }
 
 function compare(value: number, cmp: number, operand: number): number {

@@ -117,13 +117,17 @@ export interface LoadedTable {
    */
   readonly classDepth: number;
   /**
-   * Posting records, concatenated. A record is two lists, the deny rules then the allow rules,
-   * each `length, entry…` where `length` counts the int32s of the entries that follow. An entry
-   * is a whole rule, inline, so scanning a list reads memory in order (rules ascending):
-   * `rule index, entryLength, flags, subjectCount, subject…, condition`, where `entryLength`
-   * counts the int32s after itself and the condition is either a box of six int32s (flag
-   * RULE_BOX: `prodLo, prodHi, svnLo, svnHi, attrsSet, attrsClear`, see `boxOf`) or
-   * `condLength, cond…` (condLength 0: no condition).
+   * Posting records, concatenated. A record is two directories, the deny rules then the allow
+   * rules, each `count, (rule index, filter, bodyAt) × count` in ascending rule order, followed
+   * by the bodies of its rules. A decision scans a directory (three int32s a rule, so a signer's
+   * rules fit a cache line or two) and reads a body only when the filter lets the rule through:
+   * `filter` has bit `c % 31` set for each subject class `c` the rule names (all bits: any
+   * subject), and a subject handle carries the same fold of the classes it belongs to plus bit
+   * 31, so a rule none of whose classes match is passed over unread. A body, at pool offset `bodyAt`, is
+   * `flags, subjectCount, subject…, condition`, where the condition is either a box of six
+   * int32s (flag RULE_BOX: `prodLo, prodHi, svnLo, svnHi, attrsSet, attrsClear`, see `boxOf`)
+   * or `condLength, cond…` (condLength 0: no condition). Bodies are copied into every record
+   * that lists the rule, so a record is one run of memory.
    * A measurement's slot (above) says where its records begin; `anyPosting` is the record of
    * rules whose object part is `*`.
    */
@@ -353,40 +357,43 @@ function indexTable(table: TableJson): LoadedTable {
 
   const n = table.rules.length;
   const limits = { atoms: atomCount, classes: table.classes.length, sets: table.sets.length };
-  /** Each rule's entry (see LoadedTable.postingPool), built once and copied into every list that holds the rule. */
-  const entries: Int32Array[] = new Array(n);
+  /** Each rule's body and filter (see LoadedTable.postingPool), built once and copied into every record that lists the rule. */
+  const bodies: Int32Array[] = new Array(n);
+  const filters = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const [file, line, flags, subjects, cond] = table.rules[i];
     const id = () => `rules[${i}] (${table.files[file] ?? '?'}:${line})`;
     if (file >= table.files.length) fail(`${id()} names file ${file}, which does not exist`);
     if ((flags & (RULE_HOST | RULE_KVM)) === 0) fail(`${id()} applies on no path (neither host nor kvm)`);
-    const entry: number[] = [i, 0, flags];
-    if (subjects === null) entry.push(0);
-    else {
-      entry.push(subjects.length);
+    const body: number[] = [flags];
+    if (subjects === null) {
+      body.push(0);
+      filters[i] = -1;
+    } else {
+      body.push(subjects.length);
       for (const c of subjects) {
         if (c >= table.classes.length) fail(`${id()} refers to class ${c}, which does not exist`);
-        entry.push(c);
+        body.push(c);
+        filters[i] |= 1 << (c % 31);
       }
     }
-    if (cond === null) entry.push(0);
+    if (cond === null) body.push(0);
     else {
       maxStack = Math.max(maxStack, checkProgram(cond, id(), limits));
       const box = boxOf(cond);
       if (box !== null) {
-        entry[2] |= RULE_BOX;
-        entry.push(...box);
+        body[0] |= RULE_BOX;
+        body.push(...box);
       } else {
-        entry.push(cond.length);
-        for (const x of cond) entry.push(x);
+        body.push(cond.length);
+        for (const x of cond) body.push(x);
       }
     }
-    entry[1] = entry.length - 2;
-    entries[i] = Int32Array.from(entry);
+    bodies[i] = Int32Array.from(body);
   }
 
   const postings = new GrowableInt32();
-  /** Appends the posting record of `rules[from…]`, split by effect; returns where it starts. */
+  /** Appends the posting record of `rules[from…]` (directories by effect, then bodies); returns where it starts. */
   const appendPosting = (rules: readonly number[], from: number, where: string): number => {
     let last = -1;
     for (let k = from; k < rules.length; k++) {
@@ -396,11 +403,22 @@ function indexTable(table: TableJson): LoadedTable {
       last = r;
     }
     const start = postings.length;
+    const directory: number[] = [];
     for (const allow of [0, RULE_ALLOW]) {
-      const lengthAt = postings.length;
+      const countAt = postings.length;
       postings.push(0);
-      for (let k = from; k < rules.length; k++) if ((table.rules[rules[k]][2] & RULE_ALLOW) === allow) postings.append(entries[rules[k]]);
-      postings.set(lengthAt, postings.length - lengthAt - 1);
+      for (let k = from; k < rules.length; k++) {
+        if ((table.rules[rules[k]][2] & RULE_ALLOW) !== allow) continue;
+        directory.push(postings.length, rules[k]);
+        postings.push(rules[k]);
+        postings.push(filters[rules[k]]);
+        postings.push(0); // bodyAt, set below
+        postings.set(countAt, postings.get(countAt) + 1);
+      }
+    }
+    for (let k = 0; k < directory.length; k += 2) {
+      postings.set(directory[k] + 2, postings.length);
+      postings.append(bodies[directory[k + 1]]);
     }
     return start;
   };
@@ -535,6 +553,9 @@ class GrowableInt32 {
   }
   set(at: number, value: number): void {
     this.data[at] = value;
+  }
+  get(at: number): number {
+    return this.data[at];
   }
   toArray(): Int32Array {
     return this.data.slice(0, this.length);

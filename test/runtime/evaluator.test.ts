@@ -150,6 +150,39 @@ allow qemu einit via kvm signer intel;
   });
 });
 
+describe('posting directories and class filters', () => {
+  // 70 classes, so that classes c, c + 31 and c + 62 share a filter bit.
+  const classes = Array.from({ length: 70 }, (_, c) => `subject k${c} = uid ${c * 10}..${c * 10 + 9};`);
+  const rules = Array.from({ length: 70 }, (_, c) => `allow k${(c * 31) % 70} einit signer "${A}" where isvsvn >= ${c % 3};`);
+  const source = [...classes, ...rules, `allow * einit signer "${B}";`, `deny {k5, k36} einit enclave "${C}";`].join('\n');
+  const compiled = table(source);
+  const evaluator = Evaluator.fromTable(compiled);
+  // A fresh evaluator per plain decision: its subject is matched lazily, never through a handle.
+  const reference = (uid: number, mrsigner: string, isvsvn: number, mrenclave = B) =>
+    Evaluator.fromTable(compiled).decide({ subject: { exe: '/bin/x', uid, gid: 0 }, enclave: { mrenclave, mrsigner, isvprodid: 0, isvsvn } });
+  it('decides with a handle exactly as with the plain subject, for every class', () => {
+    for (let uid = 0; uid < 720; uid += 7) {
+      const handle = evaluator.resolveSubject({ exe: '/bin/x', uid, gid: 0 });
+      for (const [mrsigner, isvsvn, mrenclave] of [[A, 0, B], [A, 2, B], [B, 0, B], [A, 2, C]] as const) {
+        const plain = reference(uid, mrsigner, isvsvn, mrenclave);
+        const viaHandle = evaluator.decide({ subject: handle, enclave: { mrenclave, mrsigner, isvprodid: 0, isvsvn } });
+        expect(viaHandle, `uid ${uid}`).toEqual(plain);
+      }
+    }
+  });
+  it('reaches the rule of a class whose filter bit is shared, and skips the others', () => {
+    // uid 365 is class 36 only; classes 5 and 67 share its filter bit.
+    const handle = evaluator.resolveSubject({ exe: '/bin/x', uid: 365, gid: 0 });
+    const line = 70 + 1 + rules.findIndex((r) => r.startsWith('allow k36 '));
+    expect(evaluator.decide({ subject: handle, enclave: { mrenclave: B, mrsigner: A, isvprodid: 0, isvsvn: 2 } })).toMatchObject({ decision: 'allow', rule: `host.sgxpol:${line}` });
+    expect(evaluator.decide({ subject: handle, enclave: { mrenclave: C, mrsigner: A, isvprodid: 0, isvsvn: 2 } })).toMatchObject({ decision: 'deny', rule: 'host.sgxpol:142' });
+    // A subject in no class still reaches rules for any subject.
+    const none = evaluator.resolveSubject({ exe: '/bin/x', uid: 5000, gid: 0 });
+    expect(evaluator.decide({ subject: none, enclave: { mrenclave: B, mrsigner: B, isvprodid: 0, isvsvn: 0 } })).toMatchObject({ decision: 'allow', rule: 'host.sgxpol:141' });
+    expect(evaluator.decide({ subject: none, enclave: { mrenclave: B, mrsigner: A, isvprodid: 0, isvsvn: 2 } })).toMatchObject({ rule: 'default' });
+  });
+});
+
 describe('SPEC 6 table loading refuses bad tables', () => {
   const good = table(POLICY);
   const resigned = (t: TableJson): TableJson => ({ ...t, digest: tableDigest(t as unknown as Record<string, unknown>) });
