@@ -148,7 +148,30 @@ const silentLexerErrors: ILexerErrorMessageProvider = {
   buildUnableToPopLexerModeMessage: () => '',
 };
 
-export const lexer = new Lexer(allTokens, {
+/**
+ * chevrotain's lexer, with tokens whose positions V8 can keep as small integers. chevrotain's
+ * own token objects have the shape of its end-of-file token, whose positions are NaN, so V8
+ * boxed every position of every token (and of every span copied from one) as a number object
+ * of its own. The same fields, in another order, make a shape of their own. (This overrides
+ * a chevrotain internal; should it change, tokens are only slower, never different.)
+ */
+class SgxpolLexer extends Lexer {
+  createFullToken(image: string, startOffset: number, tokenTypeIdx: number, tokenType: TokenType, startLine: number, startColumn: number, imageLength: number): IToken {
+    return {
+      tokenType,
+      tokenTypeIdx,
+      image,
+      startOffset,
+      endOffset: startOffset + imageLength - 1,
+      startLine,
+      endLine: startLine,
+      startColumn,
+      endColumn: startColumn + imageLength - 1,
+    };
+  }
+}
+
+export const lexer = new SgxpolLexer(allTokens, {
   positionTracking: 'full',
   ensureOptimizations: true,
   errorMessageProvider: silentLexerErrors,
