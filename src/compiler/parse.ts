@@ -19,7 +19,7 @@ export const MAX_NESTING = 256;
 /** At most this many syntax errors are reported per file. */
 export const MAX_SYNTAX_DIAGNOSTICS = 100;
 /** A file longer than this many characters is read in pieces of about this size (see `parseInPieces`). */
-export const PIECE_CHARS = 64 * 1024;
+export const PIECE_CHARS = 16 * 1024;
 
 export interface ParseResult {
   file: SourceFile;
