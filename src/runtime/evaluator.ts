@@ -22,9 +22,10 @@ import {
   RULE_BOX,
   RULE_HOST,
   RULE_KVM,
-  SLOT_ENCLAVE_POSTING,
-  SLOT_ID,
-  SLOT_SIGNER_POSTING,
+  MEAS_ENCLAVE,
+  MEAS_ID,
+  MEAS_SIGNER,
+  SPLIT_MARK,
   type LoadedTable,
 } from './table.js';
 import { normalizeEnclave, normalizeSubject, readEnclave, readEnvelope, readSubject, type EnclaveSink, type EnvelopeSink, type MeasurementLookup } from './request.js';
@@ -33,6 +34,10 @@ import { PROVISION_DEVICE, type Decision, type NormalizedEnclave, type Normalize
 const PROVISIONKEY_BIT = 1 << 4;
 /** Tables with at most this many classes keep a handle's class bits as words on the handle. */
 const WORD_CLASSES = 128;
+/** A subject in more classes than this is matched against a split list's full directory (table.ts postingPool). */
+const MAX_SPLIT_CLASSES = 4;
+/** Directories merged at most: three lists, each its any-subject directory and one per class. */
+const MAX_CURSORS = 3 * (MAX_SPLIT_CLASSES + 1);
 /** Class nesting deeper than this is matched eagerly rather than lazily (no deep recursion). */
 const LAZY_CLASS_DEPTH_LIMIT = 32;
 /**
@@ -75,6 +80,8 @@ export class SubjectHandle {
    * with it are passed over (table.ts postingPool)
    */
   fold = -1;
+  /** @internal the classes the subject belongs to, ascending */
+  classList: Int32Array = EMPTY_LIST;
 
   /** @internal use Evaluator.resolveSubject */
   constructor(subject: NormalizedSubject | undefined, error: string | undefined) {
@@ -88,6 +95,7 @@ export class SubjectHandle {
 }
 
 const EMPTY = new Uint8Array(0);
+const EMPTY_LIST = new Int32Array(0);
 
 /**
  * An enclave identity validated once, to stand in for `enclave` in later requests — for a hook
@@ -104,12 +112,12 @@ export class EnclaveHandle {
   readonly isvsvn: number;
   /** @internal */
   readonly attributeBits: number;
-  /** @internal the table the slots below belong to */
+  /** @internal the table the records below belong to */
   table: LoadedTable | undefined = undefined;
   /** @internal */
-  signerSlot = -1;
+  signerRecord = -1;
   /** @internal */
-  enclaveSlot = -1;
+  enclaveRecord = -1;
 
   /** @internal use Evaluator.resolveEnclave */
   constructor(enclave: NormalizedEnclave | undefined, error: string | undefined) {
@@ -192,9 +200,9 @@ export class Evaluator {
   /** The subject being matched lazily (a plain request), when `atomBits` is null. */
   private subject: NormalizedSubject = this.plainSubject;
   private stamp = 0;
-  /** The request's MRSIGNER / MRENCLAVE slot in the table's measurement hash, or -1. */
-  private signerSlot = -1;
-  private enclaveSlot = -1;
+  /** Where the request's MRSIGNER / MRENCLAVE record is in the posting pool (table.ts MEAS_*), or -1. */
+  private signerRecord = -1;
+  private enclaveRecord = -1;
   /** A handle's bits, or null while a plain subject is matched lazily. */
   private atomBits: Uint8Array | null = null;
   private classBits: Uint8Array | null = null;
@@ -202,6 +210,8 @@ export class Evaluator {
   private wordsHandle: SubjectHandle | null = null;
   /** The current subject's class fold (SubjectHandle.fold); every bit while a subject is matched lazily or eagerly. */
   private fold = -1;
+  /** The current subject's classes (SubjectHandle.classList), or null while it is matched lazily or eagerly. */
+  private classList: Int32Array | null = null;
 
   private constructor(table: LoadedTable) {
     this.state = makeState(table);
@@ -279,6 +289,7 @@ export class Evaluator {
       handle = this.recurringSubject(state, this.plainSubject);
       if (handle === undefined) {
         this.fold = -1;
+        this.classList = null;
         this.subject = this.plainSubject;
         holdsProvision = this.plainSubject.holds.includes(PROVISION_DEVICE);
         if (state.lazy) {
@@ -303,6 +314,7 @@ export class Evaluator {
       }
       holdsProvision = handle.holdsProvision;
       this.fold = handle.fold;
+      this.classList = handle.classList;
     }
 
     const e = this.enclave;
@@ -310,26 +322,26 @@ export class Evaluator {
     if (rawEnclave instanceof EnclaveHandle) {
       if (rawEnclave.enclave === undefined) return invalid(rawEnclave.error ?? 'invalid enclave');
       if (rawEnclave.table !== table) {
-        rawEnclave.signerSlot = state.lookup(rawEnclave.enclave.mrsigner);
-        rawEnclave.enclaveSlot = state.lookup(rawEnclave.enclave.mrenclave);
+        rawEnclave.signerRecord = state.lookup(rawEnclave.enclave.mrsigner);
+        rawEnclave.enclaveRecord = state.lookup(rawEnclave.enclave.mrenclave);
         rawEnclave.table = table;
       }
       e.isvprodid = rawEnclave.isvprodid;
       e.isvsvn = rawEnclave.isvsvn;
       e.attributeBits = rawEnclave.attributeBits;
-      e.signerIndex = rawEnclave.signerSlot;
-      e.enclaveIndex = rawEnclave.enclaveSlot;
+      e.signerIndex = rawEnclave.signerRecord;
+      e.enclaveIndex = rawEnclave.enclaveRecord;
     } else {
       const enclaveProblem = readEnclave(rawEnclave, e, state.lookup);
       if (enclaveProblem !== undefined) return invalid(enclaveProblem);
     }
     const viaFlag = this.envelope.via === 'kvm' ? RULE_KVM : RULE_HOST;
-    this.signerSlot = e.signerIndex;
-    this.enclaveSlot = e.enclaveIndex;
+    this.signerRecord = e.signerIndex;
+    this.enclaveRecord = e.enclaveIndex;
 
-    const slots = table.measurementSlots;
-    const signerAt = this.signerSlot >= 0 ? slots[this.signerSlot + SLOT_SIGNER_POSTING] : -1;
-    const enclaveAt = this.enclaveSlot >= 0 ? slots[this.enclaveSlot + SLOT_ENCLAVE_POSTING] : -1;
+    const pool = table.postingPool;
+    const signerAt = this.signerRecord >= 0 ? pool[this.signerRecord + MEAS_SIGNER] : -1;
+    const enclaveAt = this.enclaveRecord >= 0 ? pool[this.enclaveRecord + MEAS_ENCLAVE] : -1;
     let rule = this.firstMatch(signerAt, enclaveAt, table.anyPosting, viaFlag, false);
     if (rule < 0) rule = this.firstMatch(signerAt, enclaveAt, table.anyPosting, viaFlag, true);
     const decision = rule >= 0 ? this.ruleDecision(rule) : state.defaultDecision;
@@ -383,29 +395,32 @@ export class Evaluator {
    * The lowest-numbered rule of one effect that matches the current request, among the union of
    * up to three posting records (the request's MRSIGNER, its MRENCLAVE, and `*`), or -1.
    * Scans the records' directories (table.ts) in rule order; a rule's body is read only when
-   * its filter shares a bit with the subject's class fold.
+   * its filter lets it through.
    */
   private firstMatch(signerAt: number, enclaveAt: number, anyAt: number, viaFlag: number, allow: boolean): number {
     const pool = this.state.table.postingPool;
+    const which = allow ? 1 : 0;
+    const aList = signerAt >= 0 ? pool[signerAt + which] : -1;
+    const bList = enclaveAt >= 0 ? pool[enclaveAt + which] : -1;
+    const cList = pool[anyAt + which];
+    if ((aList >= 0 && pool[aList] === SPLIT_MARK) || (bList >= 0 && pool[bList] === SPLIT_MARK) || pool[cList] === SPLIT_MARK) {
+      return this.firstMatchSplit(aList, bList, cList, viaFlag);
+    }
     const fold = this.fold;
-    // A record is `denyCount, deny triples…, allowCount, allow triples…, bodies`: [start, end) of the wanted directory.
     let a = 0;
     let aEnd = 0;
-    if (signerAt >= 0) {
-      a = allow ? signerAt + 1 + 3 * pool[signerAt] : signerAt;
-      aEnd = a + 1 + 3 * pool[a];
-      a++;
+    if (aList >= 0) {
+      a = aList + 1;
+      aEnd = a + 3 * pool[aList];
     }
     let b = 0;
     let bEnd = 0;
-    if (enclaveAt >= 0) {
-      b = allow ? enclaveAt + 1 + 3 * pool[enclaveAt] : enclaveAt;
-      bEnd = b + 1 + 3 * pool[b];
-      b++;
+    if (bList >= 0) {
+      b = bList + 1;
+      bEnd = b + 3 * pool[bList];
     }
-    let c = allow ? anyAt + 1 + 3 * pool[anyAt] : anyAt;
-    const cEnd = c + 1 + 3 * pool[c];
-    c++;
+    let c = cList + 1;
+    const cEnd = c + 3 * pool[cList];
     for (;;) {
       // The next rule in program order, and where its triple is.
       let r = 0x7fffffff;
@@ -428,6 +443,80 @@ export class Evaluator {
       if (c < cEnd && pool[c] === r) c += 3;
       if ((pool[at + 1] & fold) !== 0 && this.entryMatches(pool, pool[at + 2], viaFlag)) return r;
     }
+  }
+
+  // Cursors of `firstMatchSplit`: where each directory being merged is, where it ends, and
+  // what its filters test (0: the subject's class fold, 1: the request's product bit).
+  private readonly cursorAt = new Int32Array(MAX_CURSORS);
+  private readonly cursorEnd = new Int32Array(MAX_CURSORS);
+  private readonly cursorMode = new Uint8Array(MAX_CURSORS);
+  private cursors = 0;
+
+  /** `firstMatch` when some list is split by subject class: merges the directories that can hold a matching rule. */
+  private firstMatchSplit(aList: number, bList: number, cList: number, viaFlag: number): number {
+    const pool = this.state.table.postingPool;
+    this.cursors = 0;
+    if (aList >= 0) this.addList(pool, aList);
+    if (bList >= 0) this.addList(pool, bList);
+    this.addList(pool, cList);
+    const n = this.cursors;
+    const at = this.cursorAt;
+    const end = this.cursorEnd;
+    const fold = this.fold;
+    const product = 1 << (this.enclave.isvprodid % 31);
+    for (;;) {
+      let r = 0x7fffffff;
+      let found = -1;
+      let mode = 0;
+      for (let i = 0; i < n; i++) {
+        if (at[i] < end[i] && pool[at[i]] < r) {
+          r = pool[at[i]];
+          found = at[i];
+          mode = this.cursorMode[i];
+        }
+      }
+      if (found < 0) return -1;
+      for (let i = 0; i < n; i++) if (at[i] < end[i] && pool[at[i]] === r) at[i] += 3;
+      if ((pool[found + 1] & (mode === 0 ? fold : product)) !== 0 && this.entryMatches(pool, pool[found + 2], viaFlag)) return r;
+    }
+  }
+
+  /** Adds the cursors for one list: itself when plain; for a split one, its directories for the subject's classes, or its full directory. */
+  private addList(pool: Int32Array, list: number): void {
+    if (pool[list] !== SPLIT_MARK) {
+      this.addCursor(pool, list, 0);
+      return;
+    }
+    const classes = this.classList;
+    if (classes === null || classes.length > MAX_SPLIT_CLASSES) {
+      this.addCursor(pool, pool[list + 1], 0);
+      return;
+    }
+    this.addCursor(pool, pool[list + 2], 1);
+    const k = pool[list + 3];
+    const pairs = list + 4;
+    for (let i = 0; i < classes.length; i++) {
+      // Binary search of the class among the list's (class, directoryAt) pairs.
+      let lo = 0;
+      let hi = k - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        const c = pool[pairs + 2 * mid];
+        if (c === classes[i]) {
+          this.addCursor(pool, pool[pairs + 2 * mid + 1], 1);
+          break;
+        }
+        if (c < classes[i]) lo = mid + 1;
+        else hi = mid - 1;
+      }
+    }
+  }
+
+  private addCursor(pool: Int32Array, directory: number, mode: number): void {
+    const i = this.cursors++;
+    this.cursorAt[i] = directory + 1;
+    this.cursorEnd[i] = directory + 1 + 3 * pool[directory];
+    this.cursorMode[i] = mode;
   }
 
   /** Whether the rule body at `pool[flagsAt]` (its flags word) matches the current request. */
@@ -504,7 +593,7 @@ export class Evaluator {
   private run(code: Int32Array, start: number, end: number, base: number): number {
     const stack = this.state.stack;
     const sets = this.state.table.sets;
-    const slots = this.state.table.measurementSlots;
+    const pool = this.state.table.postingPool;
     const e = this.enclave;
     let sp = base;
     let pc = start;
@@ -553,11 +642,11 @@ export class Evaluator {
           pc += 2;
           break;
         case Op.SIGNER_IN:
-          stack[sp++] = this.signerSlot >= 0 && sets[code[pc + 1]].has(slots[this.signerSlot + SLOT_ID] - 1) ? 1 : 0;
+          stack[sp++] = this.signerRecord >= 0 && sets[code[pc + 1]].has(pool[this.signerRecord + MEAS_ID] - 1) ? 1 : 0;
           pc += 2;
           break;
         case Op.ENCLAVE_IN:
-          stack[sp++] = this.enclaveSlot >= 0 && sets[code[pc + 1]].has(slots[this.enclaveSlot + SLOT_ID] - 1) ? 1 : 0;
+          stack[sp++] = this.enclaveRecord >= 0 && sets[code[pc + 1]].has(pool[this.enclaveRecord + MEAS_ID] - 1) ? 1 : 0;
           pc += 2;
           break;
         case Op.ATOM:
@@ -593,8 +682,15 @@ export class Evaluator {
     for (let c = 0; c < Math.min(handle.classBits.length, WORD_CLASSES); c++) words[c >>> 5] |= handle.classBits[c] << (c & 31);
     [handle.w0, handle.w1, handle.w2, handle.w3] = words;
     let fold = 1 << 31;
-    for (let c = 0; c < handle.classBits.length; c++) if (handle.classBits[c] === 1) fold |= 1 << (c % 31);
+    const classList: number[] = [];
+    for (let c = 0; c < handle.classBits.length; c++) {
+      if (handle.classBits[c] === 1) {
+        fold |= 1 << (c % 31);
+        classList.push(c);
+      }
+    }
     handle.fold = fold;
+    handle.classList = Int32Array.from(classList);
     handle.table = state.table;
   }
 

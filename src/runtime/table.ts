@@ -91,16 +91,19 @@ export const RULE_BOX = 16;
 export interface LoadedTable {
   readonly json: TableJson;
   /**
-   * Open-addressing hash of `measurements`, SLOT_SIZE int32s a slot: `measurement index + 1`
-   * (0: empty), where the measurement's signer and enclave posting records begin (-1: none),
-   * and the hash key (`measurementKey`, from the first 8 hex digits). Four int32s a slot keep
-   * the whole hash small enough to stay in cache for large tables.
+   * Open-addressing hash of `measurements`, two int32s a slot: the hash key (`measurementKey`,
+   * from the first 8 hex digits) and where the measurement's record begins in `postingPool`,
+   * plus one (0: empty slot). Eight bytes a slot keep the hash itself in cache.
    */
-  readonly measurementSlots: Int32Array;
+  readonly measurementHash: Int32Array;
   /** Number of slots − 1 (a power of two, minus one). */
   readonly measurementMask: number;
-  /** Each slot's measurement (lower-case hex), by slot number; a look-up confirms a candidate against it. */
-  readonly slotText: readonly string[];
+  /**
+   * How a look-up confirms a candidate: by the packed text in its record (no second memory
+   * access; wins once the table's strings no longer stay in cache) or by comparing with the
+   * table's string (cheapest while they do). Both are exact.
+   */
+  readonly confirmByText: boolean;
   readonly sets: readonly Set<number>[];
   // subject atoms, as parallel arrays
   readonly atomCount: number;
@@ -117,36 +120,47 @@ export interface LoadedTable {
    */
   readonly classDepth: number;
   /**
-   * Posting records, concatenated. A record is two directories, the deny rules then the allow
-   * rules, each `count, (rule index, filter, bodyAt) × count` in ascending rule order, followed
-   * by the bodies of its rules. A decision scans a directory (three int32s a rule, so a signer's
-   * rules fit a cache line or two) and reads a body only when the filter lets the rule through:
+   * Measurement records (MEAS_*) and posting records, in one array. A posting record is
+   * `denyListAt, allowListAt`, the two lists, then the bodies of the rules in them. A list is a
+   * directory `count, (rule index, filter, bodyAt) × count` in ascending rule order: a decision
+   * scans three int32s a rule and reads a body only when the filter lets the rule through.
    * `filter` has bit `c % 31` set for each subject class `c` the rule names (all bits: any
-   * subject), and a subject handle carries the same fold of the classes it belongs to plus bit
-   * 31, so a rule none of whose classes match is passed over unread. A body, at pool offset `bodyAt`, is
-   * `flags, subjectCount, subject…, condition`, where the condition is either a box of six
-   * int32s (flag RULE_BOX: `prodLo, prodHi, svnLo, svnHi, attrsSet, attrsClear`, see `boxOf`)
-   * or `condLength, cond…` (condLength 0: no condition). Bodies are copied into every record
-   * that lists the rule, so a record is one run of memory.
-   * A measurement's slot (above) says where its records begin; `anyPosting` is the record of
-   * rules whose object part is `*`.
+   * subject), and a subject handle carries the same fold of its classes plus bit 31, so a rule
+   * none of whose classes match is passed over unread.
+   * A list longer than SPLIT_LIST is split by subject class, so a decision's cost does not grow
+   * with the number of rules keyed on one measurement: `SPLIT_MARK, fullAt, anyAt, k,
+   * (class, directoryAt) × k` (classes ascending), where `fullAt` is the directory of all its
+   * rules (for subjects matched lazily, or in many classes), `anyAt` that of its rules for any
+   * subject, and each class's directory lists the rules that name it. In these per-class
+   * directories the filter is the rule's product filter (`productFilter`; all bits unless its
+   * condition is a box), tested against bit `isvprodid % 31` of the request.
+   * A body is `flags, subjectCount, subject…, condition`, where the condition is either a box of
+   * six int32s (flag RULE_BOX: `prodLo, prodHi, svnLo, svnHi, attrsSet, attrsClear`, see
+   * `boxOf`) or `condLength, cond…` (condLength 0: no condition); each record has its own copy,
+   * so a record is one run of memory. A measurement's record says where its posting records
+   * begin; `anyPosting` is the record of rules whose object part is `*`.
    */
   readonly postingPool: Int32Array;
   readonly anyPosting: number;
   readonly maxStack: number;
 }
 
-/** Offsets within a measurement slot (see LoadedTable.measurementSlots). */
-export const SLOT_ID = 0;
-export const SLOT_SIGNER_POSTING = 1;
-export const SLOT_ENCLAVE_POSTING = 2;
-export const SLOT_KEY = 3;
-export const SLOT_SIZE = 4;
+/**
+ * A measurement's record in `postingPool`: `index + 1`, where its signer and enclave posting
+ * records begin (-1: none), its 64 characters packed four to an int32 (`packText`), then its
+ * posting records themselves, so one look-up lands on one run of memory.
+ */
+export const MEAS_ID = 0;
+export const MEAS_SIGNER = 1;
+export const MEAS_ENCLAVE = 2;
+export const MEAS_TEXT = 3;
+/** Above this many measurements a look-up confirms by packed text (see `confirmByText`). */
+export const TEXT_CONFIRM_THRESHOLD = 8192;
 
 /**
  * The hash key of a measurement: its first 8 characters, read as hex digits of either case
- * (`c & 15`, plus 9 for a letter). Any characters give some key; only the confirming string
- * comparison decides whether a measurement is found, so nothing here needs validating.
+ * (`c & 15`, plus 9 for a letter). Any characters give some key; only the confirming comparison
+ * decides whether a measurement is found, so nothing here needs validating.
  */
 function measurementKey(hex: string): number {
   let key = 0;
@@ -157,22 +171,44 @@ function measurementKey(hex: string): number {
   return key;
 }
 
+/** Characters 4w…4w+3 of `text` as one int32, first character lowest (each must be below 128 to mean anything). */
+function packedWord(text: string, w: number): number {
+  const at = w * 4;
+  return text.charCodeAt(at) | (text.charCodeAt(at + 1) << 8) | (text.charCodeAt(at + 2) << 16) | (text.charCodeAt(at + 3) << 24);
+}
+
+/** Whether `hex` (64 characters) is the text packed at `pool[at…at+16)` — which is ASCII, so a character of 128 or more never matches. */
+function textMatches(pool: Int32Array, at: number, hex: string): boolean {
+  for (let w = 0; w < 16; w++) {
+    const i = w * 4;
+    const c0 = hex.charCodeAt(i);
+    const c1 = hex.charCodeAt(i + 1);
+    const c2 = hex.charCodeAt(i + 2);
+    const c3 = hex.charCodeAt(i + 3);
+    if ((c0 | c1 | c2 | c3) >= 128 || (c0 | (c1 << 8) | (c2 << 16) | (c3 << 24)) !== pool[at + w]) return false;
+  }
+  return true;
+}
+
 /**
- * Where `hex` is in the measurement hash (the int32 offset of its slot), or -1 when the table
- * does not name it. Any string may be asked about; only a string equal to one of the table's
- * measurements (64 lower-case hex digits) is found. Callers lower-case a valid upper-case
- * measurement before asking (request.ts does).
+ * Where `hex`'s record is in the posting pool, or -1 when the table does not name it. Any
+ * string may be asked about; only a string equal to one of the table's measurements (64
+ * lower-case hex digits) is found. Callers lower-case a valid upper-case measurement first
+ * (request.ts does).
  */
 export function findMeasurement(table: LoadedTable, hex: string): number {
   if (hex.length !== 64) return -1;
-  const slots = table.measurementSlots;
+  const hash = table.measurementHash;
   const mask = table.measurementMask;
   const key = measurementKey(hex);
   let slot = Math.imul(key, 0x9e3779b1) & mask;
   for (;;) {
-    const at = slot * SLOT_SIZE;
-    if (slots[at + SLOT_ID] === 0) return -1;
-    if (slots[at + SLOT_KEY] === key && table.slotText[slot] === hex) return at;
+    const record = hash[2 * slot + 1] - 1;
+    if (record < 0) return -1;
+    if (hash[2 * slot] === key) {
+      const pool = table.postingPool;
+      if (table.confirmByText ? textMatches(pool, record + MEAS_TEXT, hex) : table.json.measurements[pool[record + MEAS_ID] - 1] === hex) return record;
+    }
     slot = (slot + 1) & mask;
   }
 }
@@ -286,26 +322,7 @@ function checkProgram(program: readonly number[], where: string, limits: { atoms
 
 function indexTable(table: TableJson): LoadedTable {
   const m = table.measurements;
-  let capacity = 16;
-  while (capacity < m.length * 2) capacity *= 2;
-  const measurementSlots = new Int32Array(capacity * SLOT_SIZE);
-  const slotText: string[] = new Array<string>(capacity).fill('');
-  const measurementMask = capacity - 1;
-  /** Measurement index → the int32 offset of its slot. */
-  const slotOf = new Int32Array(m.length);
-  for (let i = 0; i < m.length; i++) {
-    if (i > 0 && !(m[i - 1] < m[i])) fail(`measurements must be sorted and unique (at ${i})`);
-    const key = measurementKey(m[i]);
-    let slot = Math.imul(key, 0x9e3779b1) & measurementMask;
-    while (measurementSlots[slot * SLOT_SIZE + SLOT_ID] !== 0) slot = (slot + 1) & measurementMask;
-    const at = slot * SLOT_SIZE;
-    measurementSlots[at + SLOT_ID] = i + 1;
-    measurementSlots[at + SLOT_SIGNER_POSTING] = -1;
-    measurementSlots[at + SLOT_ENCLAVE_POSTING] = -1;
-    measurementSlots[at + SLOT_KEY] = key;
-    slotText[slot] = m[i];
-    slotOf[i] = at;
-  }
+  for (let i = 1; i < m.length; i++) if (!(m[i - 1] < m[i])) fail(`measurements must be sorted and unique (at ${i})`);
   const sets = table.sets.map((members, i) => {
     for (const x of members) if (x >= m.length) fail(`sets[${i}] refers to measurement ${x}, which does not exist`);
     return new Set(members);
@@ -360,6 +377,7 @@ function indexTable(table: TableJson): LoadedTable {
   /** Each rule's body and filter (see LoadedTable.postingPool), built once and copied into every record that lists the rule. */
   const bodies: Int32Array[] = new Array(n);
   const filters = new Int32Array(n);
+  const productFilters = new Int32Array(n).fill(-1);
   for (let i = 0; i < n; i++) {
     const [file, line, flags, subjects, cond] = table.rules[i];
     const id = () => `rules[${i}] (${table.files[file] ?? '?'}:${line})`;
@@ -384,6 +402,7 @@ function indexTable(table: TableJson): LoadedTable {
       if (box !== null) {
         body[0] |= RULE_BOX;
         body.push(...box);
+        productFilters[i] = productFilter(box[0], box[1]);
       } else {
         body.push(cond.length);
         for (const x of cond) body.push(x);
@@ -393,7 +412,10 @@ function indexTable(table: TableJson): LoadedTable {
   }
 
   const postings = new GrowableInt32();
-  /** Appends the posting record of `rules[from…]` (directories by effect, then bodies); returns where it starts. */
+  /**
+   * Appends the posting record of `rules[from…]`: `denyListAt, allowListAt`, the two lists
+   * (see LoadedTable.postingPool), then the body of every rule in them; returns where it starts.
+   */
   const appendPosting = (rules: readonly number[], from: number, where: string): number => {
     let last = -1;
     for (let k = from; k < rules.length; k++) {
@@ -403,43 +425,110 @@ function indexTable(table: TableJson): LoadedTable {
       last = r;
     }
     const start = postings.length;
-    const directory: number[] = [];
+    postings.push(0);
+    postings.push(0);
+    /** Pool offsets of triples whose bodyAt is still to be set, and their rules. */
+    const pending: number[] = [];
+    const directory = (ids: readonly number[], filterOf: Int32Array): void => {
+      postings.push(ids.length);
+      for (const r of ids) {
+        pending.push(postings.length, r);
+        postings.push(r);
+        postings.push(filterOf[r]);
+        postings.push(0);
+      }
+    };
     for (const allow of [0, RULE_ALLOW]) {
-      const countAt = postings.length;
+      const ids: number[] = [];
+      for (let k = from; k < rules.length; k++) if ((table.rules[rules[k]][2] & RULE_ALLOW) === allow) ids.push(rules[k]);
+      postings.set(start + (allow ? 1 : 0), postings.length);
+      if (ids.length <= SPLIT_LIST) {
+        directory(ids, filters);
+        continue;
+      }
+      // A long list: a directory of all its rules (for subjects matched lazily), then one per
+      // subject class the rules name and one for rules about any subject, filtered by product id.
+      const byClass = new Map<number, number[]>();
+      const anySubject: number[] = [];
+      for (const r of ids) {
+        const subjects = table.rules[r][3];
+        if (subjects === null) anySubject.push(r);
+        else for (const c of new Set(subjects)) (byClass.get(c) ?? byClass.set(c, []).get(c)!).push(r);
+      }
+      const classes = [...byClass.keys()].sort((x, y) => x - y);
+      postings.push(SPLIT_MARK);
+      const fullAt = postings.length;
       postings.push(0);
-      for (let k = from; k < rules.length; k++) {
-        if ((table.rules[rules[k]][2] & RULE_ALLOW) !== allow) continue;
-        directory.push(postings.length, rules[k]);
-        postings.push(rules[k]);
-        postings.push(filters[rules[k]]);
-        postings.push(0); // bodyAt, set below
-        postings.set(countAt, postings.get(countAt) + 1);
+      postings.push(0);
+      postings.push(classes.length);
+      const tableAt = postings.length;
+      for (let k = 0; k < classes.length; k++) {
+        postings.push(classes[k]);
+        postings.push(0);
+      }
+      postings.set(fullAt, postings.length);
+      directory(ids, filters);
+      postings.set(fullAt + 1, postings.length);
+      directory(anySubject, productFilters);
+      for (let k = 0; k < classes.length; k++) {
+        postings.set(tableAt + 2 * k + 1, postings.length);
+        directory(byClass.get(classes[k])!, productFilters);
       }
     }
-    for (let k = 0; k < directory.length; k += 2) {
-      postings.set(directory[k] + 2, postings.length);
-      postings.append(bodies[directory[k + 1]]);
+    const bodyAt = new Map<number, number>();
+    for (let k = 0; k < pending.length; k += 2) {
+      const r = pending[k + 1];
+      let at = bodyAt.get(r);
+      if (at === undefined) {
+        at = postings.length;
+        bodyAt.set(r, at);
+        postings.append(bodies[r]);
+      }
+      postings.set(pending[k] + 2, at);
     }
     return start;
   };
-  const postingIndex = (entries: number[][], name: string, field: number): void => {
+  // Which index entry, if any, keys its posting record on each measurement.
+  const indexOf = (entries: number[][], name: string): Int32Array => {
+    const of = new Int32Array(m.length).fill(-1);
     for (let k = 0; k < entries.length; k++) {
       const key = entries[k][0];
       if (key >= m.length) fail(`index.${name}[${k}] is keyed on measurement ${key}, which does not exist`);
-      const at = slotOf[key] + field;
-      if (measurementSlots[at] !== -1) fail(`index.${name} lists measurement ${key} twice`);
-      measurementSlots[at] = appendPosting(entries[k], 1, `index.${name}[${k}]`);
+      if (of[key] !== -1) fail(`index.${name} lists measurement ${key} twice`);
+      of[key] = k;
     }
+    return of;
   };
-  postingIndex(table.index.signer, 'signer', SLOT_SIGNER_POSTING);
-  postingIndex(table.index.enclave, 'enclave', SLOT_ENCLAVE_POSTING);
+  const signerEntry = indexOf(table.index.signer, 'signer');
+  const enclaveEntry = indexOf(table.index.enclave, 'enclave');
+
+  let capacity = 16;
+  while (capacity < m.length * 2) capacity *= 2;
+  const measurementHash = new Int32Array(capacity * 2);
+  const measurementMask = capacity - 1;
+  for (let i = 0; i < m.length; i++) {
+    const record = postings.length;
+    postings.push(i + 1);
+    postings.push(-1);
+    postings.push(-1);
+    for (let w = 0; w < 16; w++) postings.push(packedWord(m[i], w));
+    const signer = signerEntry[i];
+    if (signer >= 0) postings.set(record + MEAS_SIGNER, appendPosting(table.index.signer[signer], 1, `index.signer[${signer}]`));
+    const enclave = enclaveEntry[i];
+    if (enclave >= 0) postings.set(record + MEAS_ENCLAVE, appendPosting(table.index.enclave[enclave], 1, `index.enclave[${enclave}]`));
+    const key = measurementKey(m[i]);
+    let slot = Math.imul(key, 0x9e3779b1) & measurementMask;
+    while (measurementHash[2 * slot + 1] !== 0) slot = (slot + 1) & measurementMask;
+    measurementHash[2 * slot] = key;
+    measurementHash[2 * slot + 1] = record + 1;
+  }
   const anyPosting = appendPosting(table.index.any, 0, 'index.any');
 
   return {
     json: table,
-    measurementSlots,
+    measurementHash,
     measurementMask,
-    slotText,
+    confirmByText: m.length > TEXT_CONFIRM_THRESHOLD,
     sets,
     atomCount,
     atomKind,
@@ -456,6 +545,19 @@ function indexTable(table: TableJson): LoadedTable {
 }
 
 const FULL_BOX: readonly number[] = [0, 65535, 0, 65535, 0, 0];
+
+/** Lists of a posting record longer than this are split by subject class (see LoadedTable.postingPool). */
+export const SPLIT_LIST = 24;
+/** The first word of a split list. */
+export const SPLIT_MARK = -1;
+
+/** The product filter of ISVPRODID range `lo…hi`: bit `v % 31` for each value `v` in it (every bit when it spans 31 or more, none when empty). */
+export function productFilter(lo: number, hi: number): number {
+  if (hi - lo >= 30) return -1;
+  let filter = 0;
+  for (let v = lo; v <= hi; v++) filter |= 1 << (v % 31);
+  return filter;
+}
 
 /**
  * A condition that is a conjunction of ISVPRODID/ISVSVN intervals and (negated) attribute
