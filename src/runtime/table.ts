@@ -229,7 +229,9 @@ function schemaValidator(): Validator {
     };
     // The schema is the fixed one shipped with the package; ajv compiles it once. Table
     // content is only ever data checked against it, never code.
-    validator = new Ajv({ allErrors: false, strict: true }).compile(schema);
+    // The schema itself is checked against JSON Schema's meta-schema by the tests
+    // (test/runtime/schema.test.ts), not at every start: that check was a sixth of a load.
+    validator = new Ajv({ allErrors: false, strict: true, validateSchema: false }).compile(schema);
   }
   return validator;
 }
@@ -269,54 +271,60 @@ function fail(message: string): never {
   throw new TableError(`table refused: ${message}`);
 }
 
+function failAt(where: string, message: string): never {
+  return fail(`${where}: ${message}`);
+}
+
 /** Checks that a postfix program is well formed and its operands are in range; returns its maximum stack depth. */
-function checkProgram(program: readonly number[], where: string, limits: { atoms: number; classes: number; sets: number }): number {
+function checkProgram(program: readonly number[], whereOf: string | (() => string), limits: { atoms: number; classes: number; sets: number }): number {
+  // Named only when something is wrong: building the name for every rule would cost more than the check.
+  const fail = (message: string): never => failAt(typeof whereOf === 'string' ? whereOf : whereOf(), message);
   let depth = 0;
   let max = 0;
   let pc = 0;
   while (pc < program.length) {
     const op = program[pc];
-    if (op > Op.CLASS) fail(`${where}: unknown opcode ${op} at ${pc}`);
+    if (op > Op.CLASS) fail(`unknown opcode ${op} at ${pc}`);
     const n = OPERAND_COUNT[op];
-    if (pc + n >= program.length) fail(`${where}: opcode ${op} at ${pc} is missing operands`);
+    if (pc + n >= program.length) fail(`opcode ${op} at ${pc} is missing operands`);
     const a = program[pc + 1];
     const b = program[pc + 2];
     switch (op) {
       case Op.AND:
       case Op.OR:
-        if (depth < 2) fail(`${where}: stack underflow at ${pc}`);
+        if (depth < 2) fail(`stack underflow at ${pc}`);
         break;
       case Op.NOT:
-        if (depth < 1) fail(`${where}: stack underflow at ${pc}`);
+        if (depth < 1) fail(`stack underflow at ${pc}`);
         break;
       case Op.PRODID_CMP:
       case Op.SVN_CMP:
-        if (a > Cmp.GE) fail(`${where}: unknown comparison ${a} at ${pc}`);
-        if (b > 65535) fail(`${where}: comparison value ${b} out of range at ${pc}`);
+        if (a > Cmp.GE) fail(`unknown comparison ${a} at ${pc}`);
+        if (b > 65535) fail(`comparison value ${b} out of range at ${pc}`);
         break;
       case Op.PRODID_IN:
       case Op.SVN_IN:
-        if (a > 65535 || b > 65535) fail(`${where}: range bound out of range at ${pc}`);
+        if (a > 65535 || b > 65535) fail(`range bound out of range at ${pc}`);
         break;
       case Op.ATTR:
-        if (a > 31) fail(`${where}: attribute bit ${a} out of range at ${pc}`);
+        if (a > 31) fail(`attribute bit ${a} out of range at ${pc}`);
         break;
       case Op.SIGNER_IN:
       case Op.ENCLAVE_IN:
-        if (a >= limits.sets) fail(`${where}: set ${a} does not exist`);
+        if (a >= limits.sets) fail(`set ${a} does not exist`);
         break;
       case Op.ATOM:
-        if (a >= limits.atoms) fail(`${where}: atom ${a} does not exist`);
+        if (a >= limits.atoms) fail(`atom ${a} does not exist`);
         break;
       case Op.CLASS:
-        if (a >= limits.classes) fail(`${where}: class ${a} does not exist (or is not defined before it is used)`);
+        if (a >= limits.classes) fail(`class ${a} does not exist (or is not defined before it is used)`);
         break;
     }
     depth += STACK_EFFECT[op];
     if (depth > max) max = depth;
     pc += 1 + n;
   }
-  if (depth !== 1) fail(`${where}: the program leaves ${depth} values on the stack instead of 1`);
+  if (depth !== 1) fail(`the program leaves ${depth} values on the stack instead of 1`);
   return max;
 }
 
@@ -375,53 +383,66 @@ function indexTable(table: TableJson): LoadedTable {
   const n = table.rules.length;
   const limits = { atoms: atomCount, classes: table.classes.length, sets: table.sets.length };
   /** Each rule's body and filter (see LoadedTable.postingPool), built once and copied into every record that lists the rule. */
-  const bodies: Int32Array[] = new Array(n);
+  // Each rule's body (see LoadedTable.postingPool) in one pool, built once and copied into every
+  // record that lists the rule; and its two filters.
+  const bodyPool = new GrowableInt32();
+  const bodyStart = new Int32Array(n + 1);
   const filters = new Int32Array(n);
   const productFilters = new Int32Array(n).fill(-1);
   for (let i = 0; i < n; i++) {
-    const [file, line, flags, subjects, cond] = table.rules[i];
-    const id = () => `rules[${i}] (${table.files[file] ?? '?'}:${line})`;
+    const rule = table.rules[i];
+    const file = rule[0];
+    const flags = rule[2];
+    const subjects = rule[3];
+    const cond = rule[4];
+    const id = (): string => `rules[${i}] (${table.files[file] ?? '?'}:${rule[1]})`;
     if (file >= table.files.length) fail(`${id()} names file ${file}, which does not exist`);
     if ((flags & (RULE_HOST | RULE_KVM)) === 0) fail(`${id()} applies on no path (neither host nor kvm)`);
-    const body: number[] = [flags];
+    bodyStart[i] = bodyPool.length;
+    bodyPool.push(flags);
     if (subjects === null) {
-      body.push(0);
+      bodyPool.push(0);
       filters[i] = -1;
     } else {
-      body.push(subjects.length);
+      bodyPool.push(subjects.length);
       for (const c of subjects) {
         if (c >= table.classes.length) fail(`${id()} refers to class ${c}, which does not exist`);
-        body.push(c);
+        bodyPool.push(c);
         filters[i] |= 1 << (c % 31);
       }
     }
-    if (cond === null) body.push(0);
+    if (cond === null) bodyPool.push(0);
     else {
-      maxStack = Math.max(maxStack, checkProgram(cond, id(), limits));
+      maxStack = Math.max(maxStack, checkProgram(cond, id, limits));
       const box = boxOf(cond);
       if (box !== null) {
-        body[0] |= RULE_BOX;
-        body.push(...box);
+        bodyPool.set(bodyStart[i], flags | RULE_BOX);
+        for (const x of box) bodyPool.push(x);
         productFilters[i] = productFilter(box[0], box[1]);
       } else {
-        body.push(cond.length);
-        for (const x of cond) body.push(x);
+        bodyPool.push(cond.length);
+        for (const x of cond) bodyPool.push(x);
       }
     }
-    bodies[i] = Int32Array.from(body);
   }
+  bodyStart[n] = bodyPool.length;
+  const bodyData = bodyPool.view();
+  // Where each rule's body was put in the record being built: valid when bodyRecord[r] is that record's start + 1.
+  const bodyRecord = new Int32Array(n);
+  const bodyAt = new Int32Array(n);
 
-  const postings = new GrowableInt32();
+  // Sized for a typical table up front (measurement records, a directory entry and a body copy per listing), so it seldom grows.
+  const postings = new GrowableInt32(m.length * 24 + (bodyData.length + 3 * n) * 2 + 64);
   /**
    * Appends the posting record of `rules[from…]`: `denyListAt, allowListAt`, the two lists
    * (see LoadedTable.postingPool), then the body of every rule in them; returns where it starts.
    */
-  const appendPosting = (rules: readonly number[], from: number, where: string): number => {
+  const appendPosting = (rules: readonly number[], from: number, where: () => string): number => {
     let last = -1;
     for (let k = from; k < rules.length; k++) {
       const r = rules[k];
-      if (r >= n) fail(`${where} refers to rule ${r}, which does not exist`);
-      if (r <= last) fail(`${where} must list rules in ascending order without repeats`);
+      if (r >= n) fail(`${where()} refers to rule ${r}, which does not exist`);
+      if (r <= last) fail(`${where()} must list rules in ascending order without repeats`);
       last = r;
     }
     const start = postings.length;
@@ -475,16 +496,14 @@ function indexTable(table: TableJson): LoadedTable {
         directory(byClass.get(classes[k])!, productFilters);
       }
     }
-    const bodyAt = new Map<number, number>();
     for (let k = 0; k < pending.length; k += 2) {
       const r = pending[k + 1];
-      let at = bodyAt.get(r);
-      if (at === undefined) {
-        at = postings.length;
-        bodyAt.set(r, at);
-        postings.append(bodies[r]);
+      if (bodyRecord[r] !== start + 1) {
+        bodyRecord[r] = start + 1;
+        bodyAt[r] = postings.length;
+        for (let k = bodyStart[r]; k < bodyStart[r + 1]; k++) postings.push(bodyData[k]);
       }
-      postings.set(pending[k] + 2, at);
+      postings.set(pending[k] + 2, bodyAt[r]);
     }
     return start;
   };
@@ -513,16 +532,16 @@ function indexTable(table: TableJson): LoadedTable {
     postings.push(-1);
     for (let w = 0; w < 16; w++) postings.push(packedWord(m[i], w));
     const signer = signerEntry[i];
-    if (signer >= 0) postings.set(record + MEAS_SIGNER, appendPosting(table.index.signer[signer], 1, `index.signer[${signer}]`));
+    if (signer >= 0) postings.set(record + MEAS_SIGNER, appendPosting(table.index.signer[signer], 1, () => `index.signer[${signer}]`));
     const enclave = enclaveEntry[i];
-    if (enclave >= 0) postings.set(record + MEAS_ENCLAVE, appendPosting(table.index.enclave[enclave], 1, `index.enclave[${enclave}]`));
+    if (enclave >= 0) postings.set(record + MEAS_ENCLAVE, appendPosting(table.index.enclave[enclave], 1, () => `index.enclave[${enclave}]`));
     const key = measurementKey(m[i]);
     let slot = Math.imul(key, 0x9e3779b1) & measurementMask;
     while (measurementHash[2 * slot + 1] !== 0) slot = (slot + 1) & measurementMask;
     measurementHash[2 * slot] = key;
     measurementHash[2 * slot + 1] = record + 1;
   }
-  const anyPosting = appendPosting(table.index.any, 0, 'index.any');
+  const anyPosting = appendPosting(table.index.any, 0, () => 'index.any');
 
   return {
     json: table,
@@ -634,8 +653,11 @@ export function boxOf(program: readonly number[]): number[] | null {
 
 /** An int32 array that grows by doubling, for building the posting pool without a huge JS array. */
 class GrowableInt32 {
-  private data = new Int32Array(1024);
+  private data: Int32Array;
   length = 0;
+  constructor(capacity = 1024) {
+    this.data = new Int32Array(Math.max(16, capacity));
+  }
   private reserve(extra: number): void {
     if (this.length + extra <= this.data.length) return;
     let size = this.data.length * 2;
@@ -648,16 +670,15 @@ class GrowableInt32 {
     this.reserve(1);
     this.data[this.length++] = value;
   }
-  append(values: Int32Array): void {
-    this.reserve(values.length);
-    this.data.set(values, this.length);
-    this.length += values.length;
-  }
   set(at: number, value: number): void {
     this.data[at] = value;
   }
   get(at: number): number {
     return this.data[at];
+  }
+  /** The contents so far, without copying (valid until the next push). */
+  view(): Int32Array {
+    return this.data.subarray(0, this.length);
   }
   toArray(): Int32Array {
     return this.data.slice(0, this.length);
