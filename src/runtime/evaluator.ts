@@ -41,11 +41,12 @@ const MAX_CURSORS = 3 * (MAX_SPLIT_CLASSES + 1);
 /** Class nesting deeper than this is matched eagerly rather than lazily (no deep recursion). */
 const LAZY_CLASS_DEPTH_LIMIT = 32;
 /**
- * Slots of the cache of recurring plain subjects (a power of two). A subject seen a second time
- * in a slot gets a handle of its own, so a hook that passes plain subjects still matches each
- * recurring process once; a subject seen once is matched lazily and costs no handle.
+ * Sets of the cache of recurring plain subjects (a power of two), two handles a set. A subject
+ * that misses its set twice in a row gets a handle of its own, replacing the set's less recently
+ * used one, so a hook that passes plain subjects still matches each recurring process about
+ * once; a subject seen once is matched lazily and costs no handle.
  */
-const SUBJECT_CACHE_SLOTS = 8192;
+const SUBJECT_CACHE_SETS = 8192;
 
 /**
  * A subject matched once against a table's subject classes, to stand in for `subject` in later
@@ -156,10 +157,22 @@ interface State {
   readonly classValue: Uint8Array;
   readonly lazy: boolean;
   readonly lookup: MeasurementLookup;
-  /** Handles of recurring plain subjects, by `subjectHash` slot. */
+  /**
+   * Handles of recurring plain subjects: set `subjectHash & (SUBJECT_CACHE_SETS - 1)` holds
+   * entries 2·set and 2·set + 1. Beside each handle, the fields a look-up compares, in arrays of
+   * their own, so that a look-up reads the handle only when it has found it.
+   */
   readonly subjectCache: (SubjectHandle | undefined)[];
-  /** The hash of the last subject that missed each slot: a second miss with it admits the subject. */
+  readonly cachedHash: Int32Array;
+  readonly cachedUid: Float64Array;
+  readonly cachedGid: Float64Array;
+  readonly cachedExe: string[];
+  /** The entry's label, when it has one or holds devices (then the handle's subject is compared whole). */
+  readonly cachedRest: Uint8Array;
+  /** Per set: the hash of the last subject that missed it (a second miss with it admits the subject). */
   readonly subjectMissed: Int32Array;
+  /** Per set: which of its two entries was used last. */
+  readonly subjectRecent: Uint8Array;
 }
 
 function makeState(table: LoadedTable): State {
@@ -176,8 +189,14 @@ function makeState(table: LoadedTable): State {
     classValue: new Uint8Array(classCount),
     lazy: table.classDepth <= LAZY_CLASS_DEPTH_LIMIT,
     lookup: (text) => findMeasurement(table, text),
-    subjectCache: new Array<SubjectHandle | undefined>(SUBJECT_CACHE_SLOTS).fill(undefined),
-    subjectMissed: new Int32Array(SUBJECT_CACHE_SLOTS),
+    subjectCache: new Array<SubjectHandle | undefined>(2 * SUBJECT_CACHE_SETS).fill(undefined),
+    cachedHash: new Int32Array(2 * SUBJECT_CACHE_SETS),
+    cachedUid: new Float64Array(2 * SUBJECT_CACHE_SETS).fill(-1),
+    cachedGid: new Float64Array(2 * SUBJECT_CACHE_SETS).fill(-1),
+    cachedExe: new Array<string>(2 * SUBJECT_CACHE_SETS).fill(''),
+    cachedRest: new Uint8Array(2 * SUBJECT_CACHE_SETS),
+    subjectMissed: new Int32Array(SUBJECT_CACHE_SETS),
+    subjectRecent: new Uint8Array(SUBJECT_CACHE_SETS),
   };
 }
 
@@ -356,17 +375,42 @@ export class Evaluator {
    */
   private recurringSubject(state: State, subject: NormalizedSubject): SubjectHandle | undefined {
     const hash = subjectHash(subject);
-    const slot = hash & (SUBJECT_CACHE_SLOTS - 1);
-    const cached = state.subjectCache[slot];
-    if (cached !== undefined && sameSubject(cached.subject!, subject)) return cached;
-    if (state.subjectMissed[slot] !== hash) {
-      state.subjectMissed[slot] = hash;
+    const set = hash & (SUBJECT_CACHE_SETS - 1);
+    const rest = subject.label !== undefined || subject.holds.length > 0 ? 1 : 0;
+    for (let way = 0; way < 2; way++) {
+      const i = 2 * set + way;
+      if (
+        state.cachedHash[i] === hash &&
+        state.cachedUid[i] === subject.uid &&
+        state.cachedGid[i] === subject.gid &&
+        state.cachedExe[i] === subject.exe &&
+        state.cachedRest[i] === rest &&
+        (rest === 0 || sameSubject(state.subjectCache[i]!.subject!, subject))
+      ) {
+        state.subjectRecent[set] = way;
+        return state.subjectCache[i];
+      }
+    }
+    // 0 marks "no miss yet", so a hash of 0 is remembered as 1 (a false admission only costs a match).
+    const marker = hash | 0 || 1;
+    if (state.subjectMissed[set] !== marker) {
+      state.subjectMissed[set] = marker;
       return undefined;
     }
     const copy: NormalizedSubject = { exe: subject.exe, uid: subject.uid, gid: subject.gid, label: subject.label, holds: subject.holds.slice() };
     const handle = new SubjectHandle(copy, undefined);
     this.matchSubject(handle, state);
-    state.subjectCache[slot] = handle;
+    const cache = state.subjectCache;
+    const way = cache[2 * set] === undefined ? 0 : cache[2 * set + 1] === undefined ? 1 : 1 - state.subjectRecent[set];
+    const i = 2 * set + way;
+    cache[i] = handle;
+    state.cachedHash[i] = hash;
+    state.cachedUid[i] = copy.uid;
+    state.cachedGid[i] = copy.gid;
+    state.cachedExe[i] = copy.exe;
+    state.cachedRest[i] = rest;
+    state.subjectRecent[set] = way;
+    state.subjectMissed[set] = 0;
     return handle;
   }
 
@@ -728,7 +772,7 @@ function matchAtom(table: LoadedTable, atom: number, subject: NormalizedSubject)
   }
 }
 
-/** A hash of a subject's exe (its length and four of its characters), uid and gid; never 0. */
+/** A hash of a subject's exe (its length and four of its characters), uid and gid. */
 function subjectHash(subject: NormalizedSubject): number {
   const exe = subject.exe;
   const n = exe.length;
@@ -736,7 +780,7 @@ function subjectHash(subject: NormalizedSubject): number {
   let h = Math.imul(chars ^ n, 0x9e3779b1);
   h = Math.imul(h ^ subject.uid ^ (h >>> 15), 0x85ebca6b);
   h = Math.imul(h ^ subject.gid ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) | 1;
+  return h ^ (h >>> 16);
 }
 
 /** Whether two valid subjects are the same in every field a decision reads. */

@@ -132,13 +132,19 @@ allow qemu einit via kvm signer intel;
       { ...qemu, gid: 0 },
     ];
     const enclaves = [{}, { attributes: ['provisionkey'] }];
-    // Alternate subjects that share exe, uid and gid (so the same cache slot), many times over.
-    for (let round = 0; round < 4; round++) {
-      for (const subject of subjects) {
-        for (const enclave of enclaves) {
-          for (const via of ['host', 'kvm'] as const) {
-            const req = request({ ...subject }, enclave, via);
-            expect(evaluator.decide(req), JSON.stringify(req)).toEqual(fresh().decide(req));
+    // Alternate subjects that share exe, uid and gid (so the same cache set), many times over,
+    // in both orders (so each one is sometimes in the set's first entry, sometimes in its second).
+    for (const order of [subjects, [...subjects].reverse()]) {
+      const cached = Evaluator.fromTable(table(CACHE_POLICY));
+      for (let round = 0; round < 4; round++) {
+        for (const subject of order) {
+          for (const enclave of enclaves) {
+            for (const via of ['host', 'kvm'] as const) {
+              const req = request({ ...subject }, enclave, via);
+              const want = fresh().decide(req);
+              expect(cached.decide(req), JSON.stringify(req)).toEqual(want);
+              expect(evaluator.decide(req), JSON.stringify(req)).toEqual(want);
+            }
           }
         }
       }
