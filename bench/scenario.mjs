@@ -26,8 +26,10 @@ const hex = (label) => createHash('sha256').update(label).digest('hex');
 /**
  * Builds a scenario of `ruleCount` rules. Returns the abstract description (classes, signers,
  * rules) that every engine translates, the sgxpol source text, and a request generator.
+ * `signerCount` fixes the number of signers (by default one per 8 rules, so a signer keys about
+ * seven rules at every size; a fixed count makes the rules per signer grow with the policy).
  */
-export function scenario(ruleCount, seed = 1) {
+export function scenario(ruleCount, seed = 1, { signerCount: fixedSigners } = {}) {
   const r = rng(seed);
   const classCount = Math.max(4, Math.min(64, Math.round(Math.sqrt(ruleCount) / 2)));
   const classes = [];
@@ -37,7 +39,7 @@ export function scenario(ruleCount, seed = 1) {
     const exe = kind === 0 ? `/opt/vendor${i}/bin/launcher` : kind === 1 ? `/opt/vendor${i}/bin/*` : `/opt/vendor${i}/**/run`;
     classes.push({ name: `svc${i}`, exe, uidLo, uidHi: uidLo + 49 });
   }
-  const signerCount = Math.max(2, Math.round(ruleCount / 8));
+  const signerCount = fixedSigners ?? Math.max(2, Math.round(ruleCount / 8));
   const signers = Array.from({ length: signerCount }, (_, i) => ({ name: `vendor${i}`, mrsigner: hex(`signer-${seed}-${i}`) }));
   const rules = [];
   for (let i = 0; i < ruleCount; i++) {
