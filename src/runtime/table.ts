@@ -98,12 +98,8 @@ export interface LoadedTable {
   readonly measurementHash: Int32Array;
   /** Number of slots − 1 (a power of two, minus one). */
   readonly measurementMask: number;
-  /**
-   * How a look-up confirms a candidate: by the packed text in its record (no second memory
-   * access; wins once the table's strings no longer stay in cache) or by comparing with the
-   * table's string (cheapest while they do). Both are exact.
-   */
-  readonly confirmByText: boolean;
+  /** Each hash slot's measurement (lower-case hex); a look-up confirms a candidate against it. */
+  readonly slotText: readonly string[];
   readonly sets: readonly Set<number>[];
   // subject atoms, as parallel arrays
   readonly atomCount: number;
@@ -146,16 +142,12 @@ export interface LoadedTable {
 }
 
 /**
- * A measurement's record in `postingPool`: `index + 1`, where its signer and enclave posting
- * records begin (-1: none), its 64 characters packed four to an int32 (`packText`), then its
- * posting records themselves, so one look-up lands on one run of memory.
+ * A measurement's record in `postingPool`: `index + 1`, then where its signer and enclave
+ * posting records begin (-1: none), which follow it, so one look-up lands on one run of memory.
  */
 export const MEAS_ID = 0;
 export const MEAS_SIGNER = 1;
 export const MEAS_ENCLAVE = 2;
-export const MEAS_TEXT = 3;
-/** Above this many measurements a look-up confirms by packed text (see `confirmByText`). */
-export const TEXT_CONFIRM_THRESHOLD = 8192;
 
 /**
  * The hash key of a measurement: its first 8 characters, read as hex digits of either case
@@ -169,25 +161,6 @@ function measurementKey(hex: string): number {
     key = (key << 4) | ((c & 15) + 9 * ((c >> 6) & 1));
   }
   return key;
-}
-
-/** Characters 4w…4w+3 of `text` as one int32, first character lowest (each must be below 128 to mean anything). */
-function packedWord(text: string, w: number): number {
-  const at = w * 4;
-  return text.charCodeAt(at) | (text.charCodeAt(at + 1) << 8) | (text.charCodeAt(at + 2) << 16) | (text.charCodeAt(at + 3) << 24);
-}
-
-/** Whether `hex` (64 characters) is the text packed at `pool[at…at+16)` — which is ASCII, so a character of 128 or more never matches. */
-function textMatches(pool: Int32Array, at: number, hex: string): boolean {
-  for (let w = 0; w < 16; w++) {
-    const i = w * 4;
-    const c0 = hex.charCodeAt(i);
-    const c1 = hex.charCodeAt(i + 1);
-    const c2 = hex.charCodeAt(i + 2);
-    const c3 = hex.charCodeAt(i + 3);
-    if ((c0 | c1 | c2 | c3) >= 128 || (c0 | (c1 << 8) | (c2 << 16) | (c3 << 24)) !== pool[at + w]) return false;
-  }
-  return true;
 }
 
 /**
@@ -205,10 +178,9 @@ export function findMeasurement(table: LoadedTable, hex: string): number {
   for (;;) {
     const record = hash[2 * slot + 1] - 1;
     if (record < 0) return -1;
-    if (hash[2 * slot] === key) {
-      const pool = table.postingPool;
-      if (table.confirmByText ? textMatches(pool, record + MEAS_TEXT, hex) : table.json.measurements[pool[record + MEAS_ID] - 1] === hex) return record;
-    }
+    // The table's string is compared (not a copy of its digits in the record): a string
+    // comparison is a few nanoseconds, comparing characters one by one in JS about a hundred.
+    if (hash[2 * slot] === key && table.slotText[slot] === hex) return record;
     slot = (slot + 1) & mask;
   }
 }
@@ -432,7 +404,7 @@ function indexTable(table: TableJson): LoadedTable {
   const bodyAt = new Int32Array(n);
 
   // Sized for a typical table up front (measurement records, a directory entry and a body copy per listing), so it seldom grows.
-  const postings = new GrowableInt32(m.length * 24 + (bodyData.length + 3 * n) * 2 + 64);
+  const postings = new GrowableInt32(m.length * 8 + (bodyData.length + 3 * n) * 2 + 64);
   /**
    * Appends the posting record of `rules[from…]`: `denyListAt, allowListAt`, the two lists
    * (see LoadedTable.postingPool), then the body of every rule in them; returns where it starts.
@@ -524,13 +496,13 @@ function indexTable(table: TableJson): LoadedTable {
   let capacity = 16;
   while (capacity < m.length * 2) capacity *= 2;
   const measurementHash = new Int32Array(capacity * 2);
+  const slotText: string[] = new Array<string>(capacity).fill('');
   const measurementMask = capacity - 1;
   for (let i = 0; i < m.length; i++) {
     const record = postings.length;
     postings.push(i + 1);
     postings.push(-1);
     postings.push(-1);
-    for (let w = 0; w < 16; w++) postings.push(packedWord(m[i], w));
     const signer = signerEntry[i];
     if (signer >= 0) postings.set(record + MEAS_SIGNER, appendPosting(table.index.signer[signer], 1, () => `index.signer[${signer}]`));
     const enclave = enclaveEntry[i];
@@ -540,6 +512,7 @@ function indexTable(table: TableJson): LoadedTable {
     while (measurementHash[2 * slot + 1] !== 0) slot = (slot + 1) & measurementMask;
     measurementHash[2 * slot] = key;
     measurementHash[2 * slot + 1] = record + 1;
+    slotText[slot] = m[i];
   }
   const anyPosting = appendPosting(table.index.any, 0, () => 'index.any');
 
@@ -547,7 +520,7 @@ function indexTable(table: TableJson): LoadedTable {
     json: table,
     measurementHash,
     measurementMask,
-    confirmByText: m.length > TEXT_CONFIRM_THRESHOLD,
+    slotText,
     sets,
     atomCount,
     atomKind,
