@@ -180,7 +180,10 @@ export function findMeasurement(table: LoadedTable, hex: string): number {
     if (record < 0) return -1;
     // The table's string is compared (not a copy of its digits in the record): a string
     // comparison is a few nanoseconds, comparing characters one by one in JS about a hundred.
-    if (hash[2 * slot] === key && table.slotText[slot] === hex) return record;
+    // The record is read before the strings are compared, so that on a cold cache its line and
+    // the string's are fetched together rather than one after the other (a record's first word,
+    // its measurement's index + 1, is never 0).
+    if (hash[2 * slot] === key && table.postingPool[record] !== 0 && table.slotText[slot] === hex) return record;
     slot = (slot + 1) & mask;
   }
 }
@@ -494,7 +497,7 @@ function indexTable(table: TableJson): LoadedTable {
   const enclaveEntry = indexOf(table.index.enclave, 'enclave');
 
   let capacity = 16;
-  while (capacity < m.length * 2) capacity *= 2;
+  while (capacity < m.length * 1.5) capacity *= 2;
   const measurementHash = new Int32Array(capacity * 2);
   const slotText: string[] = new Array<string>(capacity).fill('');
   const measurementMask = capacity - 1;
