@@ -28,7 +28,18 @@ import {
   SPLIT_MARK,
   type LoadedTable,
 } from './table.js';
-import { normalizeEnclave, normalizeSubject, readEnclave, readEnvelope, readSubject, type EnclaveSink, type EnvelopeSink, type MeasurementLookup } from './request.js';
+import {
+  normalizeEnclave,
+  normalizeSubject,
+  readEnclave,
+  readEnvelope,
+  readSubjectFields,
+  validateSubjectFields,
+  type EnclaveSink,
+  type EnvelopeSink,
+  type MeasurementLookup,
+  type SubjectFields,
+} from './request.js';
 import { PROVISION_DEVICE, type Decision, type NormalizedEnclave, type NormalizedSubject } from './types.js';
 
 const PROVISIONKEY_BIT = 1 << 4;
@@ -163,11 +174,10 @@ interface State {
    * their own, so that a look-up reads the handle only when it has found it.
    */
   readonly subjectCache: (SubjectHandle | undefined)[];
-  readonly cachedHash: Int32Array;
-  readonly cachedUid: Float64Array;
-  readonly cachedGid: Float64Array;
+  /** Per entry, three numbers: its hash, uid and gid (both entries of a set in 48 bytes). */
+  readonly cachedKey: Float64Array;
   readonly cachedExe: string[];
-  /** The entry's label, when it has one or holds devices (then the handle's subject is compared whole). */
+  /** Per entry: 1 when its subject has a label or holds devices (then those are compared too). */
   readonly cachedRest: Uint8Array;
   /** Per set: the hash of the last subject that missed it (a second miss with it admits the subject). */
   readonly subjectMissed: Int32Array;
@@ -190,9 +200,7 @@ function makeState(table: LoadedTable): State {
     lazy: table.classDepth <= LAZY_CLASS_DEPTH_LIMIT,
     lookup: (text) => findMeasurement(table, text),
     subjectCache: new Array<SubjectHandle | undefined>(2 * SUBJECT_CACHE_SETS).fill(undefined),
-    cachedHash: new Int32Array(2 * SUBJECT_CACHE_SETS),
-    cachedUid: new Float64Array(2 * SUBJECT_CACHE_SETS).fill(-1),
-    cachedGid: new Float64Array(2 * SUBJECT_CACHE_SETS).fill(-1),
+    cachedKey: new Float64Array(6 * SUBJECT_CACHE_SETS).fill(-1),
     cachedExe: new Array<string>(2 * SUBJECT_CACHE_SETS).fill(''),
     cachedRest: new Uint8Array(2 * SUBJECT_CACHE_SETS),
     subjectMissed: new Int32Array(SUBJECT_CACHE_SETS),
@@ -216,6 +224,7 @@ export class Evaluator {
     enclaveIndex: -1,
   };
   private readonly plainSubject: NormalizedSubject = { exe: '', uid: 0, gid: 0, label: undefined, holds: [] };
+  private readonly subjectFields: SubjectFields = { exe: undefined, uid: undefined, gid: undefined, label: undefined, holds: undefined };
   /** The subject being matched lazily (a plain request), when `atomBits` is null. */
   private subject: NormalizedSubject = this.plainSubject;
   private stamp = 0;
@@ -303,9 +312,15 @@ export class Evaluator {
       if (rawSubject.subject === undefined) return invalid(rawSubject.error ?? 'invalid subject');
       handle = rawSubject;
     } else {
-      const subjectProblem = readSubject(rawSubject, this.plainSubject);
-      if (subjectProblem !== undefined) return invalid(subjectProblem);
-      handle = this.recurringSubject(state, this.plainSubject);
+      const fields = this.subjectFields;
+      const fieldsProblem = readSubjectFields(rawSubject, fields);
+      if (fieldsProblem !== undefined) return invalid(fieldsProblem);
+      handle = this.cachedSubject(state, fields);
+      if (handle === undefined) {
+        const subjectProblem = validateSubjectFields(fields, this.plainSubject);
+        if (subjectProblem !== undefined) return invalid(subjectProblem);
+        handle = this.admitSubject(state, this.plainSubject);
+      }
       if (handle === undefined) {
         this.fold = -1;
         this.classList = null;
@@ -369,28 +384,43 @@ export class Evaluator {
   }
 
   /**
-   * The cached handle of a plain subject equal to `subject`, or undefined. A subject that
-   * missed its slot before (same hash) is given a handle now and cached; otherwise the miss is
-   * remembered and the subject is matched lazily this time.
+   * The cached handle of a plain subject whose fields, as read from the request, equal a cached
+   * subject's exactly, or undefined. A cached subject was validated when it was admitted, so a
+   * subject equal to it needs no validation of its own.
    */
-  private recurringSubject(state: State, subject: NormalizedSubject): SubjectHandle | undefined {
-    const hash = subjectHash(subject);
+  private cachedSubject(state: State, fields: SubjectFields): SubjectHandle | undefined {
+    const { exe, uid, gid, label, holds } = fields;
+    if (typeof exe !== 'string' || typeof uid !== 'number' || typeof gid !== 'number') return undefined;
+    if (label !== undefined && typeof label !== 'string') return undefined;
+    let holdsCount = 0;
+    if (holds !== undefined) {
+      if (!Array.isArray(holds)) return undefined;
+      holdsCount = holds.length;
+    }
+    const rest = label !== undefined || holdsCount > 0 ? 1 : 0;
+    const hash = subjectHash(exe, uid, gid);
     const set = hash & (SUBJECT_CACHE_SETS - 1);
-    const rest = subject.label !== undefined || subject.holds.length > 0 ? 1 : 0;
+    const key = state.cachedKey;
     for (let way = 0; way < 2; way++) {
       const i = 2 * set + way;
-      if (
-        state.cachedHash[i] === hash &&
-        state.cachedUid[i] === subject.uid &&
-        state.cachedGid[i] === subject.gid &&
-        state.cachedExe[i] === subject.exe &&
-        state.cachedRest[i] === rest &&
-        (rest === 0 || sameSubject(state.subjectCache[i]!.subject!, subject))
-      ) {
+      if (key[3 * i] === hash && key[3 * i + 1] === uid && key[3 * i + 2] === gid && state.cachedExe[i] === exe && state.cachedRest[i] === rest) {
+        const cached = state.subjectCache[i]!;
+        if (rest === 1 && !sameRest(cached.subject!, label as string | undefined, holds as unknown[] | undefined, holdsCount)) continue;
         state.subjectRecent[set] = way;
-        return state.subjectCache[i];
+        return cached;
       }
     }
+    return undefined;
+  }
+
+  /**
+   * After a cache miss of a valid plain subject: a subject that missed its set the last time
+   * too gets a handle and a place in the cache (returned); otherwise the miss is remembered
+   * and undefined returned, and the subject is matched lazily this time.
+   */
+  private admitSubject(state: State, subject: NormalizedSubject): SubjectHandle | undefined {
+    const hash = subjectHash(subject.exe, subject.uid, subject.gid);
+    const set = hash & (SUBJECT_CACHE_SETS - 1);
     // 0 marks "no miss yet", so a hash of 0 is remembered as 1 (a false admission only costs a match).
     const marker = hash | 0 || 1;
     if (state.subjectMissed[set] !== marker) {
@@ -404,11 +434,11 @@ export class Evaluator {
     const way = cache[2 * set] === undefined ? 0 : cache[2 * set + 1] === undefined ? 1 : 1 - state.subjectRecent[set];
     const i = 2 * set + way;
     cache[i] = handle;
-    state.cachedHash[i] = hash;
-    state.cachedUid[i] = copy.uid;
-    state.cachedGid[i] = copy.gid;
+    state.cachedKey[3 * i] = hash;
+    state.cachedKey[3 * i + 1] = copy.uid;
+    state.cachedKey[3 * i + 2] = copy.gid;
     state.cachedExe[i] = copy.exe;
-    state.cachedRest[i] = rest;
+    state.cachedRest[i] = copy.label !== undefined || copy.holds.length > 0 ? 1 : 0;
     state.subjectRecent[set] = way;
     state.subjectMissed[set] = 0;
     return handle;
@@ -772,21 +802,20 @@ function matchAtom(table: LoadedTable, atom: number, subject: NormalizedSubject)
   }
 }
 
-/** A hash of a subject's exe (its length and four of its characters), uid and gid. */
-function subjectHash(subject: NormalizedSubject): number {
-  const exe = subject.exe;
+/** A hash of a subject's exe (its length and four of its characters), uid and gid. @internal exported for tests */
+export function subjectHash(exe: string, uid: number, gid: number): number {
   const n = exe.length;
   const chars = exe.charCodeAt(n - 1) | (exe.charCodeAt(n - 2) << 8) | (exe.charCodeAt(n >> 1) << 16) | (exe.charCodeAt(n >> 2) << 24);
   let h = Math.imul(chars ^ n, 0x9e3779b1);
-  h = Math.imul(h ^ subject.uid ^ (h >>> 15), 0x85ebca6b);
-  h = Math.imul(h ^ subject.gid ^ (h >>> 13), 0xc2b2ae35);
+  h = Math.imul(h ^ uid ^ (h >>> 15), 0x85ebca6b);
+  h = Math.imul(h ^ gid ^ (h >>> 13), 0xc2b2ae35);
   return h ^ (h >>> 16);
 }
 
-/** Whether two valid subjects are the same in every field a decision reads. */
-function sameSubject(a: NormalizedSubject, b: NormalizedSubject): boolean {
-  if (a.exe !== b.exe || a.uid !== b.uid || a.gid !== b.gid || a.label !== b.label || a.holds.length !== b.holds.length) return false;
-  for (let i = 0; i < a.holds.length; i++) if (a.holds[i] !== b.holds[i]) return false;
+/** Whether a cached subject has exactly this label and these devices (each element read once). */
+function sameRest(cached: NormalizedSubject, label: string | undefined, holds: unknown[] | undefined, holdsCount: number): boolean {
+  if (cached.label !== label || cached.holds.length !== holdsCount) return false;
+  for (let i = 0; i < holdsCount; i++) if (cached.holds[i] !== holds![i]) return false;
   return true;
 }
 

@@ -194,12 +194,48 @@ export function readSubject(raw: unknown, out: NormalizedSubject): string | unde
 }
 
 function subjectInto(raw: unknown, out: NormalizedSubject): string | undefined {
+  const fields: SubjectFields = { exe: undefined, uid: undefined, gid: undefined, label: undefined, holds: undefined };
+  return fieldsInto(raw, fields) ?? validFieldsInto(fields, out);
+}
+
+/** A subject's own fields as read from the request, once, before they are validated. */
+export interface SubjectFields {
+  exe: unknown;
+  uid: unknown;
+  gid: unknown;
+  label: unknown;
+  holds: unknown;
+}
+
+/**
+ * The first half of `readSubject`: reads each own field of a subject object once into `out`
+ * (absent ones as undefined) and returns why the subject is invalid if it is not an object or
+ * has an unknown field. Nothing is validated yet. Never throws.
+ */
+export function readSubjectFields(raw: unknown, out: SubjectFields): string | undefined {
+  try {
+    return fieldsInto(raw, out);
+  } catch (error) {
+    return `subject could not be read (${messageOf(error)})`;
+  }
+}
+
+/** The second half of `readSubject`: validates fields read by `readSubjectFields` into `out`. Never throws. */
+export function validateSubjectFields(fields: SubjectFields, out: NormalizedSubject): string | undefined {
+  try {
+    return validFieldsInto(fields, out);
+  } catch (error) {
+    return `subject could not be read (${messageOf(error)})`;
+  }
+}
+
+function fieldsInto(raw: unknown, out: SubjectFields): string | undefined {
   if (!isRecord(raw)) return `subject must be an object (found ${describe(raw)})`;
   let exe: unknown;
   let uid: unknown;
   let gid: unknown;
   let label: unknown;
-  let holdsRaw: unknown;
+  let holds: unknown;
   for (const key in raw) {
     if (!hasOwn.call(raw, key)) continue;
     switch (key) {
@@ -216,13 +252,22 @@ function subjectInto(raw: unknown, out: NormalizedSubject): string | undefined {
         label = raw[key];
         break;
       case 'holds':
-        holdsRaw = raw[key];
+        holds = raw[key];
         break;
       default:
         return `subject has an unknown field ${quote(key)}`;
     }
   }
+  out.exe = exe;
+  out.uid = uid;
+  out.gid = gid;
+  out.label = label;
+  out.holds = holds;
+  return undefined;
+}
 
+function validFieldsInto(fields: SubjectFields, out: NormalizedSubject): string | undefined {
+  const { exe, uid, gid, label, holds: holdsRaw } = fields;
   const exeProblem = pathFieldProblem('subject.exe', exe);
   if (exeProblem !== undefined) return exeProblem;
   if (!isUint(uid, MAX_UINT32)) return intReason('subject.uid', uid, MAX_UINT32);

@@ -119,6 +119,38 @@ allow aesmd einit signer intel where not provisionkey;
 allow prov einit signer intel;
 allow qemu einit via kvm signer intel;
 `;
+  it('tells apart subjects whose hashes collide (uid and gid are compared, not only hashed)', async () => {
+    const { subjectHash } = await import('../../src/runtime/evaluator.js');
+    // For one exe and gid the hash is a bijection of the uid, so a colliding pair is built by
+    // running its steps backwards from the hash of (0, 0) with gid 1 (this mirrors subjectHash;
+    // the check below fails loudly if the two drift apart).
+    const exe = '/usr/bin/aesm_service';
+    const inverse = (c: number) => {
+      let x = c;
+      for (let k = 0; k < 5; k++) x = Math.imul(x, 2 - Math.imul(c, x));
+      return x;
+    };
+    const unshift = (y: number, s: number) => {
+      let x = y;
+      for (let k = 0; k < 32; k++) x = y ^ (x >>> s);
+      return x;
+    };
+    const n = exe.length;
+    const chars = exe.charCodeAt(n - 1) | (exe.charCodeAt(n - 2) << 8) | (exe.charCodeAt(n >> 1) << 16) | (exe.charCodeAt(n >> 2) << 24);
+    const h1 = Math.imul(chars ^ n, 0x9e3779b1);
+    const h3 = Math.imul(unshift(subjectHash(exe, 0, 0), 16), inverse(0xc2b2ae35));
+    const h2 = unshift(h3 ^ 1, 13);
+    const uid2 = (Math.imul(h2, inverse(0x85ebca6b)) ^ h1 ^ (h1 >>> 15)) >>> 0;
+    const pair: [[number, number], [number, number]] | undefined = subjectHash(exe, uid2, 1) === subjectHash(exe, 0, 0) ? [[0, 0], [uid2, 1]] : undefined;
+    expect(pair).toBeDefined();
+    const [[u1, g1], [u2, g2]] = pair!;
+    const evaluator = Evaluator.fromTable(table(`subject one = exe "/usr/bin/aesm_service" and uid ${u1}..${u1} and gid ${g1}..${g1};\nallow one einit *;`));
+    const ask = (uid: number, gid: number) => evaluator.decide({ subject: { exe: '/usr/bin/aesm_service', uid, gid }, enclave: request(aesmd).enclave });
+    for (let round = 0; round < 4; round++) {
+      expect(ask(u1, g1)).toMatchObject({ decision: 'allow' });
+      expect(ask(u2, g2)).toMatchObject({ decision: 'deny', rule: 'default' });
+    }
+  });
   it('decides a subject seen many times exactly as a fresh one, across a swap', () => {
     const evaluator = Evaluator.fromTable(table(CACHE_POLICY));
     const fresh = () => Evaluator.fromTable(table(CACHE_POLICY));
