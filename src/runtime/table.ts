@@ -412,6 +412,21 @@ function indexTable(table: TableJson): LoadedTable {
    * Appends the posting record of `rules[from…]`: `denyListAt, allowListAt`, the two lists
    * (see LoadedTable.postingPool), then the body of every rule in them; returns where it starts.
    */
+  // Scratch for appendPosting, reused across records: pool offsets of triples whose bodyAt is
+  // still to be set, with their rules; and the rules of one list.
+  const pending: number[] = [];
+  const listIds: number[] = [];
+  /** Appends a directory of `ids` (see LoadedTable.postingPool), noting its triples in `pending`. */
+  const directory = (ids: readonly number[], filterOf: Int32Array): void => {
+    postings.push(ids.length);
+    for (let k = 0; k < ids.length; k++) {
+      const r = ids[k];
+      pending.push(postings.length, r);
+      postings.push(r);
+      postings.push(filterOf[r]);
+      postings.push(0);
+    }
+  };
   const appendPosting = (rules: readonly number[], from: number, where: () => string): number => {
     let last = -1;
     for (let k = from; k < rules.length; k++) {
@@ -423,19 +438,10 @@ function indexTable(table: TableJson): LoadedTable {
     const start = postings.length;
     postings.push(0);
     postings.push(0);
-    /** Pool offsets of triples whose bodyAt is still to be set, and their rules. */
-    const pending: number[] = [];
-    const directory = (ids: readonly number[], filterOf: Int32Array): void => {
-      postings.push(ids.length);
-      for (const r of ids) {
-        pending.push(postings.length, r);
-        postings.push(r);
-        postings.push(filterOf[r]);
-        postings.push(0);
-      }
-    };
-    for (const allow of [0, RULE_ALLOW]) {
-      const ids: number[] = [];
+    pending.length = 0;
+    for (let allow = 0; allow <= RULE_ALLOW; allow += RULE_ALLOW) {
+      const ids = listIds;
+      ids.length = 0;
       for (let k = from; k < rules.length; k++) if ((table.rules[rules[k]][2] & RULE_ALLOW) === allow) ids.push(rules[k]);
       postings.set(start + (allow ? 1 : 0), postings.length);
       if (ids.length <= SPLIT_LIST) {
