@@ -1,8 +1,7 @@
 // The decision table (SPEC 6): its JSON shape, the postfix condition programs, and loading —
 // schema validation (ajv), digest check and an integrity check of every index — into the
 // flat structures the evaluator reads. A table that fails any check is refused whole.
-import { readFileSync } from 'node:fs';
-import AjvModule from 'ajv';
+import validateGenerated from './table-validator.generated.js';
 import { digestMatches, tableDigest } from './canonical.js';
 import { compileGlob, globLiteralValue, isGlobLiteral, type GlobMatcher } from './glob.js';
 
@@ -193,23 +192,12 @@ export class TableError extends Error {
 }
 
 type Validator = ((data: unknown) => boolean) & { errors?: { instancePath: string; message?: string }[] | null };
-let validator: Validator | undefined;
-
-function schemaValidator(): Validator {
-  if (validator === undefined) {
-    const schema = JSON.parse(readFileSync(new URL('../../schemas/table.schema.json', import.meta.url), 'utf8'));
-    // ajv ships CommonJS; under ESM its class is the default export's `default`.
-    const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as new (options: object) => {
-      compile(schema: object): Validator;
-    };
-    // The schema is the fixed one shipped with the package; ajv compiles it once. Table
-    // content is only ever data checked against it, never code.
-    // The schema itself is checked against JSON Schema's meta-schema by the tests
-    // (test/runtime/schema.test.ts), not at every start: that check was a sixth of a load.
-    validator = new Ajv({ allErrors: false, strict: true, validateSchema: false }).compile(schema);
-  }
-  return validator;
-}
+/**
+ * The table schema's validator, compiled by ajv ahead of time from schemas/table.schema.json
+ * (scripts/table-validator.mjs; a test keeps the two in step), so no process pays for compiling
+ * the schema. Table content is only ever data checked by it, never code.
+ */
+const validateTableJson = validateGenerated as unknown as Validator;
 
 /** Parses (if a string or bytes), validates and indexes a table; throws TableError saying why it was refused. */
 export function loadTable(input: unknown): LoadedTable {
@@ -228,7 +216,7 @@ export function loadTable(input: unknown): LoadedTable {
       throw new TableError(`table refused: not valid JSON (${(e as Error).message})`);
     }
   }
-  const validate = schemaValidator();
+  const validate = validateTableJson;
   if (!validate(json)) {
     const first = validate.errors?.[0];
     const where = first?.instancePath ? first.instancePath : '(top level)';
