@@ -153,17 +153,19 @@ export function lowerProgram(program: Program): TableJson {
   const files = program.files.map((f) => f.file);
   const fileIndex = new Map(files.map((f, i) => [f, i]));
   const rules: RuleJson[] = [];
-  const signerPostings = new Map<number, number[]>();
-  const enclavePostings = new Map<number, number[]>();
+  // Posting lists by measurement index (rules arrive in ascending order).
+  const signerPostings: (number[] | undefined)[] = new Array(measurements.length);
+  const enclavePostings: (number[] | undefined)[] = new Array(measurements.length);
   const anyRules: number[] = [];
-  const post = (postings: Map<number, number[]>, key: number, rule: number) => {
-    const list = postings.get(key);
-    if (!list) postings.set(key, [rule]);
+  const post = (postings: (number[] | undefined)[], key: number, rule: number) => {
+    const list = postings[key];
+    if (list === undefined) postings[key] = [rule];
     else if (list[list.length - 1] !== rule) list.push(rule);
   };
   for (const rule of program.rules) {
     const decl = rule.decl;
-    const subjects = decl.subjects.kind === 'any' ? null : [...new Set(decl.subjects.names.map((n) => useClass(n.text)))];
+    const names = decl.subjects.kind === 'any' ? null : decl.subjects.names;
+    const subjects = names === null ? null : names.length === 1 ? [useClass(names[0].text)] : [...new Set(names.map((n) => useClass(n.text)))];
     let cond: number[] | null = null;
     if (decl.where) {
       cond = [];
@@ -181,8 +183,14 @@ export function lowerProgram(program: Program): TableJson {
         for (const v of objectValues(object)) post(postings, measurementId.get(v)!, rule.index);
       }
   }
-  const postingList = (postings: Map<number, number[]>) =>
-    [...postings.entries()].sort((a, b) => a[0] - b[0]).map(([key, list]) => [key, ...list]);
+  const postingList = (postings: (number[] | undefined)[]): number[][] => {
+    const out: number[][] = [];
+    for (let key = 0; key < postings.length; key++) {
+      const list = postings[key];
+      if (list !== undefined) out.push([key, ...list]);
+    }
+    return out;
+  };
 
   const table: TableJson = {
     format: 'sgxpol-table',
