@@ -26,6 +26,8 @@ import {
   MEAS_ID,
   MEAS_SIGNER,
   SPLIT_MARK,
+  ENTRY_SIMPLE,
+  FILTER_BITS,
   type LoadedTable,
 } from './table.js';
 import {
@@ -45,6 +47,8 @@ import { PROVISION_DEVICE, type Decision, type NormalizedEnclave, type Normalize
 const PROVISIONKEY_BIT = 1 << 4;
 /** Tables with at most this many classes keep a handle's class bits as words on the handle. */
 const WORD_CLASSES = 128;
+/** Int32s a directory entry (table.ts postingPool). */
+const ENTRY = 4;
 /** A subject in more classes than this is matched against a split list's full directory (table.ts postingPool). */
 const MAX_SPLIT_CLASSES = 4;
 /** Directories merged at most: three lists, each its any-subject directory and one per class. */
@@ -87,7 +91,7 @@ export class SubjectHandle {
   /** @internal */
   w3 = 0;
   /**
-   * @internal bit `c % 31` set for every class `c` the subject belongs to, and bit 31, which
+   * @internal bit `c % FILTER_BITS` set for every class `c` the subject belongs to, and bit 31, which
    * every rule for any subject has (every bit while unmatched): rules whose filter shares no bit
    * with it are passed over (table.ts postingPool)
    */
@@ -485,18 +489,18 @@ export class Evaluator {
     let aEnd = 0;
     if (aList >= 0) {
       a = aList + 1;
-      aEnd = a + 3 * pool[aList];
+      aEnd = a + ENTRY * pool[aList];
     }
     let b = 0;
     let bEnd = 0;
     if (bList >= 0) {
       b = bList + 1;
-      bEnd = b + 3 * pool[bList];
+      bEnd = b + ENTRY * pool[bList];
     }
     let c = cList + 1;
-    const cEnd = c + 3 * pool[cList];
+    const cEnd = c + ENTRY * pool[cList];
     for (;;) {
-      // The next rule in program order, and where its triple is.
+      // The next rule in program order, and where its entry is.
       let r = 0x7fffffff;
       let at = -1;
       if (a < aEnd && pool[a] < r) {
@@ -512,11 +516,27 @@ export class Evaluator {
         at = c;
       }
       if (at < 0) return -1;
-      if (a < aEnd && pool[a] === r) a += 3;
-      if (b < bEnd && pool[b] === r) b += 3;
-      if (c < cEnd && pool[c] === r) c += 3;
-      if ((pool[at + 1] & fold) !== 0 && this.entryMatches(pool, pool[at + 2], viaFlag)) return r;
+      if (a < aEnd && pool[a] === r) a += ENTRY;
+      if (b < bEnd && pool[b] === r) b += ENTRY;
+      if (c < cEnd && pool[c] === r) c += ENTRY;
+      if (this.entryAllows(pool, at, viaFlag, fold)) return r;
     }
+  }
+
+  /**
+   * Whether the directory entry at `pool[at]` matches the current request: a simple entry from
+   * the entry itself, any other through its filter (tested against `mask`) and then its body.
+   */
+  private entryAllows(pool: Int32Array, at: number, viaFlag: number, mask: number): boolean {
+    const meta = pool[at + 1];
+    if ((meta & ENTRY_SIMPLE) === 0) return (meta & mask) !== 0 && this.entryMatches(pool, pool[at + 2], viaFlag);
+    if ((meta & viaFlag) === 0) return false;
+    const subject = (meta >>> 8) & 0x3fffff;
+    if (subject !== 0 && this.classBit(subject - 1) !== 1) return false;
+    const e = this.enclave;
+    const product = pool[at + 2];
+    const svn = pool[at + 3];
+    return e.isvprodid >= (product & 0xffff) && e.isvprodid <= product >>> 16 && e.isvsvn >= (svn & 0xffff) && e.isvsvn <= svn >>> 16;
   }
 
   // Cursors of `firstMatchSplit`: where each directory being merged is, where it ends, and
@@ -537,7 +557,7 @@ export class Evaluator {
     const at = this.cursorAt;
     const end = this.cursorEnd;
     const fold = this.fold;
-    const product = 1 << (this.enclave.isvprodid % 31);
+    const product = 1 << (this.enclave.isvprodid % FILTER_BITS);
     for (;;) {
       let r = 0x7fffffff;
       let found = -1;
@@ -550,8 +570,8 @@ export class Evaluator {
         }
       }
       if (found < 0) return -1;
-      for (let i = 0; i < n; i++) if (at[i] < end[i] && pool[at[i]] === r) at[i] += 3;
-      if ((pool[found + 1] & (mode === 0 ? fold : product)) !== 0 && this.entryMatches(pool, pool[found + 2], viaFlag)) return r;
+      for (let i = 0; i < n; i++) if (at[i] < end[i] && pool[at[i]] === r) at[i] += ENTRY;
+      if (this.entryAllows(pool, found, viaFlag, mode === 0 ? fold : product)) return r;
     }
   }
 
@@ -589,7 +609,7 @@ export class Evaluator {
   private addCursor(pool: Int32Array, directory: number, mode: number): void {
     const i = this.cursors++;
     this.cursorAt[i] = directory + 1;
-    this.cursorEnd[i] = directory + 1 + 3 * pool[directory];
+    this.cursorEnd[i] = directory + 1 + ENTRY * pool[directory];
     this.cursorMode[i] = mode;
   }
 
@@ -759,7 +779,7 @@ export class Evaluator {
     const classList: number[] = [];
     for (let c = 0; c < handle.classBits.length; c++) {
       if (handle.classBits[c] === 1) {
-        fold |= 1 << (c % 31);
+        fold |= 1 << (c % FILTER_BITS);
         classList.push(c);
       }
     }

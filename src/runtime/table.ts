@@ -117,18 +117,22 @@ export interface LoadedTable {
   /**
    * Measurement records (MEAS_*) and posting records, in one array. A posting record is
    * `denyListAt, allowListAt`, the two lists, then the bodies of the rules in them. A list is a
-   * directory `count, (rule index, filter, bodyAt) × count` in ascending rule order: a decision
-   * scans three int32s a rule and reads a body only when the filter lets the rule through.
-   * `filter` has bit `c % 31` set for each subject class `c` the rule names (all bits: any
-   * subject), and a subject handle carries the same fold of its classes plus bit 31, so a rule
-   * none of whose classes match is passed over unread.
+   * directory `count, entry × count` in ascending rule order, four int32s an entry:
+   *  - a simple rule — one subject class or any subject, and a condition that is only intervals
+   *    of ISVPRODID and ISVSVN (or none) — is decided from its entry alone:
+   *    `rule, ENTRY_SIMPLE | via flags | (class + 1) << 8 (0: any subject), prodLo | prodHi << 16,
+   *    svnLo | svnHi << 16`;
+   *  - any other rule: `rule, filter, bodyAt, 0`, and its body is read only when the filter lets
+   *    it through. `filter` has bit `c % FILTER_BITS` set for each subject class `c` the rule
+   *    names (ALL_FILTER: any subject), and a subject handle carries the same fold of its
+   *    classes plus bit 31, so a rule none of whose classes match is passed over unread.
    * A list longer than SPLIT_LIST is split by subject class, so a decision's cost does not grow
    * with the number of rules keyed on one measurement: `SPLIT_MARK, fullAt, anyAt, k,
    * (class, directoryAt) × k` (classes ascending), where `fullAt` is the directory of all its
    * rules (for subjects matched lazily, or in many classes), `anyAt` that of its rules for any
    * subject, and each class's directory lists the rules that name it. In these per-class
-   * directories the filter is the rule's product filter (`productFilter`; all bits unless its
-   * condition is a box), tested against bit `isvprodid % 31` of the request.
+   * directories the filter of a non-simple entry is the rule's product filter (`productFilter`;
+   * ALL_FILTER unless its condition is a box), tested against bit `isvprodid % FILTER_BITS`.
    * A body is `flags, subjectCount, subject…, condition`, where the condition is either a box of
    * six int32s (flag RULE_BOX: `prodLo, prodHi, svnLo, svnHi, attrsSet, attrsClear`, see
    * `boxOf`) or `condLength, cond…` (condLength 0: no condition); each record has its own copy,
@@ -351,7 +355,11 @@ function indexTable(table: TableJson): LoadedTable {
   const bodyPool = new GrowableInt32();
   const bodyStart = new Int32Array(n + 1);
   const filters = new Int32Array(n);
-  const productFilters = new Int32Array(n).fill(-1);
+  const productFilters = new Int32Array(n).fill(ALL_FILTER);
+  // A rule's directory entry when it is simple (see LoadedTable.postingPool): its meta word, or 0.
+  const simpleMeta = new Int32Array(n);
+  const simpleProduct = new Int32Array(n);
+  const simpleSvn = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const rule = table.rules[i];
     const file = rule[0];
@@ -365,23 +373,34 @@ function indexTable(table: TableJson): LoadedTable {
     bodyPool.push(flags);
     if (subjects === null) {
       bodyPool.push(0);
-      filters[i] = -1;
+      filters[i] = ALL_FILTER;
     } else {
       bodyPool.push(subjects.length);
       for (const c of subjects) {
         if (c >= table.classes.length) fail(`${id()} refers to class ${c}, which does not exist`);
         bodyPool.push(c);
-        filters[i] |= 1 << (c % 31);
+        filters[i] |= 1 << (c % FILTER_BITS);
       }
     }
-    if (cond === null) bodyPool.push(0);
-    else {
+    if (cond === null) {
+      bodyPool.push(0);
+      if (subjects === null || (subjects.length === 1 && subjects[0] < MAX_SIMPLE_CLASS)) {
+        simpleMeta[i] = ENTRY_SIMPLE | (flags & (RULE_HOST | RULE_KVM)) | ((subjects === null ? 0 : subjects[0] + 1) << 8);
+        simpleProduct[i] = 65535 << 16;
+        simpleSvn[i] = 65535 << 16;
+      }
+    } else {
       maxStack = Math.max(maxStack, checkProgram(cond, id, limits));
       const box = boxOf(cond);
       if (box !== null) {
         bodyPool.set(bodyStart[i], flags | RULE_BOX);
         for (const x of box) bodyPool.push(x);
         productFilters[i] = productFilter(box[0], box[1]);
+        if (box[4] === 0 && box[5] === 0 && inUint16(box[0], box[1]) && inUint16(box[2], box[3]) && (subjects === null || (subjects.length === 1 && subjects[0] < MAX_SIMPLE_CLASS))) {
+          simpleMeta[i] = ENTRY_SIMPLE | (flags & (RULE_HOST | RULE_KVM)) | ((subjects === null ? 0 : subjects[0] + 1) << 8);
+          simpleProduct[i] = box[0] | (box[1] << 16);
+          simpleSvn[i] = box[2] | (box[3] << 16);
+        }
       } else {
         bodyPool.push(cond.length);
         for (const x of cond) bodyPool.push(x);
@@ -409,10 +428,17 @@ function indexTable(table: TableJson): LoadedTable {
     postings.push(ids.length);
     for (let k = 0; k < ids.length; k++) {
       const r = ids[k];
-      pending.push(postings.length, r);
       postings.push(r);
-      postings.push(filterOf[r]);
-      postings.push(0);
+      if (simpleMeta[r] !== 0) {
+        postings.push(simpleMeta[r]);
+        postings.push(simpleProduct[r]);
+        postings.push(simpleSvn[r]);
+      } else {
+        pending.push(postings.length - 1, r);
+        postings.push(filterOf[r]);
+        postings.push(0);
+        postings.push(0);
+      }
     }
   };
   const appendPosting = (rules: readonly number[], from: number, where: () => string): number => {
@@ -535,16 +561,29 @@ function indexTable(table: TableJson): LoadedTable {
 
 const FULL_BOX: readonly number[] = [0, 65535, 0, 65535, 0, 0];
 
+/** Filter words use bits 0…29 (`x % FILTER_BITS`); bit 30 marks a simple entry, and a subject handle's fold also sets bit 31. */
+export const FILTER_BITS = 30;
+export const ENTRY_SIMPLE = 1 << 30;
+/** Every filter bit: a rule for any subject, or any product. */
+export const ALL_FILTER = ~ENTRY_SIMPLE;
+/** A simple entry keeps its class + 1 in bits 8…29 of its meta word. */
+const MAX_SIMPLE_CLASS = (1 << 22) - 2;
+
+/** Whether `lo…hi` is a non-empty interval of 16-bit values (so it packs into one int32 of a simple entry). */
+function inUint16(lo: number, hi: number): boolean {
+  return lo >= 0 && lo <= hi && hi <= 65535;
+}
+
 /** Lists of a posting record longer than this are split by subject class (see LoadedTable.postingPool). */
 export const SPLIT_LIST = 24;
 /** The first word of a split list. */
 export const SPLIT_MARK = -1;
 
-/** The product filter of ISVPRODID range `lo…hi`: bit `v % 31` for each value `v` in it (every bit when it spans 31 or more, none when empty). */
+/** The product filter of ISVPRODID range `lo…hi`: bit `v % FILTER_BITS` for each value `v` in it (ALL_FILTER when it spans FILTER_BITS or more, none when empty). */
 export function productFilter(lo: number, hi: number): number {
-  if (hi - lo >= 30) return -1;
+  if (hi - lo >= FILTER_BITS - 1) return ALL_FILTER;
   let filter = 0;
-  for (let v = lo; v <= hi; v++) filter |= 1 << (v % 31);
+  for (let v = lo; v <= hi; v++) filter |= 1 << (v % FILTER_BITS);
   return filter;
 }
 
