@@ -682,9 +682,6 @@ class GrowableInt32 {
   set(at: number, value: number): void {
     this.data[at] = value;
   }
-  get(at: number): number {
-    return this.data[at];
-  }
   /** The contents so far, without copying (valid until the next push). */
   view(): Int32Array {
     return this.data.subarray(0, this.length);
