@@ -349,7 +349,6 @@ function indexTable(table: TableJson): LoadedTable {
 
   const n = table.rules.length;
   const limits = { atoms: atomCount, classes: table.classes.length, sets: table.sets.length };
-  /** Each rule's body and filter (see LoadedTable.postingPool), built once and copied into every record that lists the rule. */
   // Each rule's body (see LoadedTable.postingPool) in one pool, built once and copied into every
   // record that lists the rule; and its two filters.
   const bodyPool = new GrowableInt32();
@@ -382,29 +381,26 @@ function indexTable(table: TableJson): LoadedTable {
         filters[i] |= 1 << (c % FILTER_BITS);
       }
     }
-    if (cond === null) {
-      bodyPool.push(0);
-      if (subjects === null || (subjects.length === 1 && subjects[0] < MAX_SIMPLE_CLASS)) {
-        simpleMeta[i] = ENTRY_SIMPLE | (flags & (RULE_HOST | RULE_KVM)) | ((subjects === null ? 0 : subjects[0] + 1) << 8);
-        simpleProduct[i] = 65535 << 16;
-        simpleSvn[i] = 65535 << 16;
-      }
-    } else {
+    let box: readonly number[] | null = FULL_BOX;
+    if (cond === null) bodyPool.push(0);
+    else {
       maxStack = Math.max(maxStack, checkProgram(cond, id, limits));
-      const box = boxOf(cond);
+      box = boxOf(cond);
       if (box !== null) {
         bodyPool.set(bodyStart[i], flags | RULE_BOX);
         for (const x of box) bodyPool.push(x);
         productFilters[i] = productFilter(box[0], box[1]);
-        if (box[4] === 0 && box[5] === 0 && inUint16(box[0], box[1]) && inUint16(box[2], box[3]) && (subjects === null || (subjects.length === 1 && subjects[0] < MAX_SIMPLE_CLASS))) {
-          simpleMeta[i] = ENTRY_SIMPLE | (flags & (RULE_HOST | RULE_KVM)) | ((subjects === null ? 0 : subjects[0] + 1) << 8);
-          simpleProduct[i] = box[0] | (box[1] << 16);
-          simpleSvn[i] = box[2] | (box[3] << 16);
-        }
       } else {
         bodyPool.push(cond.length);
         for (const x of cond) bodyPool.push(x);
       }
+    }
+    // Simple: one class or any subject, and a condition of two 16-bit intervals (or none).
+    const oneClass = subjects === null || (subjects.length === 1 && subjects[0] < MAX_SIMPLE_CLASS);
+    if (oneClass && box !== null && box[4] === 0 && box[5] === 0 && inUint16(box[0], box[1]) && inUint16(box[2], box[3])) {
+      simpleMeta[i] = ENTRY_SIMPLE | (flags & (RULE_HOST | RULE_KVM)) | ((subjects === null ? 0 : subjects[0] + 1) << 8);
+      simpleProduct[i] = box[0] | (box[1] << 16);
+      simpleSvn[i] = box[2] | (box[3] << 16);
     }
   }
   bodyStart[n] = bodyPool.length;
@@ -414,7 +410,7 @@ function indexTable(table: TableJson): LoadedTable {
   const bodyAt = new Int32Array(n);
 
   // Sized for a typical table up front (measurement records, a directory entry and a body copy per listing), so it seldom grows.
-  const postings = new GrowableInt32(m.length * 8 + (bodyData.length + 3 * n) * 2 + 64);
+  const postings = new GrowableInt32(m.length * 8 + (bodyData.length + 4 * n) * 2 + 64);
   /**
    * Appends the posting record of `rules[from…]`: `denyListAt, allowListAt`, the two lists
    * (see LoadedTable.postingPool), then the body of every rule in them; returns where it starts.
