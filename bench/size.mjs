@@ -101,12 +101,19 @@ const evaluator = Evaluator.fromTable(tableText);
 // ---- requests and agreement ----
 const count = quick ? 2000 : 10000;
 const reqs = requests(s, count, 2);
-const handles = new Map();
-const withHandles = reqs.map((r) => {
-  const key = JSON.stringify(r.subject);
-  if (!handles.has(key)) handles.set(key, evaluator.resolveSubject(r.subject));
-  return { ...r, subject: handles.get(key) };
-});
+/**
+ * `requests` with one part (`subject` or `enclave`) replaced by a handle from `resolve`, one
+ * handle per distinct value, as a hook that has seen the process or enclave before would pass it.
+ */
+function withHandlesFor(requests, part, resolve) {
+  const handles = new Map();
+  return requests.map((r) => {
+    const key = JSON.stringify(r[part]);
+    if (!handles.has(key)) handles.set(key, resolve(r[part]));
+    return { ...r, [part]: handles.get(key) };
+  });
+}
+const withHandles = withHandlesFor(reqs, 'subject', (subject) => evaluator.resolveSubject(subject));
 
 progress.step(`${ruleCount} rules: checking agreement with the reference interpreter`);
 // The reference interpreter is a linear scan over the syntax tree; at a million rules it is
@@ -128,12 +135,7 @@ progress.step(`${ruleCount} rules: timing sgxpol`);
 result.engines['sgxpol (handle)'] = { ns: time(withHandles, (r) => evaluator.decide(r).decision) };
 result.engines['sgxpol (JSON request)'] = { ns: time(reqs, (r) => evaluator.decide(r).decision) };
 // Both parts resolved once: what a hook pays when it has seen the process and the enclave before.
-const enclaveHandles = new Map();
-const withBoth = withHandles.map((r) => {
-  const key = JSON.stringify(r.enclave);
-  if (!enclaveHandles.has(key)) enclaveHandles.set(key, evaluator.resolveEnclave(r.enclave));
-  return { ...r, enclave: enclaveHandles.get(key) };
-});
+const withBoth = withHandlesFor(withHandles, 'enclave', (enclave) => evaluator.resolveEnclave(enclave));
 for (let i = 0; i < checkCount; i++) {
   const expected = evaluator.decide(reqs[i]);
   const got = evaluator.decide(withBoth[i]);
@@ -155,12 +157,7 @@ if (ruleCount >= 1000 && ruleCount <= 100000) {
   if (!fewCompiled.ok) throw new Error('the 100-signer policy does not compile');
   const fewEvaluator = Evaluator.fromTable(fewCompiled.table);
   const fewRequests = requests(few, count, 2);
-  const fewHandles = new Map();
-  const fewWithHandles = fewRequests.map((r) => {
-    const key = JSON.stringify(r.subject);
-    if (!fewHandles.has(key)) fewHandles.set(key, fewEvaluator.resolveSubject(r.subject));
-    return { ...r, subject: fewHandles.get(key) };
-  });
+  const fewWithHandles = withHandlesFor(fewRequests, 'subject', (subject) => fewEvaluator.resolveSubject(subject));
   let fewDisagreements = 0;
   const fewChecked = Math.min(checkCount, 1000);
   for (let i = 0; i < fewChecked; i++) {
