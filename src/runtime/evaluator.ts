@@ -27,6 +27,7 @@ import {
   MEAS_SIGNER,
   SPLIT_MARK,
   ENTRY_SIMPLE,
+  ENTRY_SIZE as ENTRY,
   FILTER_BITS,
   type LoadedTable,
 } from './table.js';
@@ -47,8 +48,6 @@ import { PROVISION_DEVICE, type Decision, type NormalizedEnclave, type Normalize
 const PROVISIONKEY_BIT = 1 << 4;
 /** Tables with at most this many classes keep a handle's class bits as words on the handle. */
 const WORD_CLASSES = 128;
-/** Int32s a directory entry (table.ts postingPool). */
-const ENTRY = 4;
 /** A subject in more classes than this is matched against a split list's full directory (table.ts postingPool). */
 const MAX_SPLIT_CLASSES = 4;
 /** Directories merged at most: three lists, each its any-subject directory and one per class. */

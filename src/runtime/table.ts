@@ -410,7 +410,7 @@ function indexTable(table: TableJson): LoadedTable {
   const bodyAt = new Int32Array(n);
 
   // Sized for a typical table up front (measurement records, a directory entry and a body copy per listing), so it seldom grows.
-  const postings = new GrowableInt32(m.length * 8 + (bodyData.length + 4 * n) * 2 + 64);
+  const postings = new GrowableInt32(m.length * 8 + (bodyData.length + ENTRY_SIZE * n) * 2 + 64);
   /**
    * Appends the posting record of `rules[from…]`: `denyListAt, allowListAt`, the two lists
    * (see LoadedTable.postingPool), then the body of every rule in them; returns where it starts.
@@ -557,6 +557,8 @@ function indexTable(table: TableJson): LoadedTable {
 
 const FULL_BOX: readonly number[] = [0, 65535, 0, 65535, 0, 0];
 
+/** Int32s a directory entry (see LoadedTable.postingPool). */
+export const ENTRY_SIZE = 4;
 /** Filter words use bits 0…29 (`x % FILTER_BITS`); bit 30 marks a simple entry, and a subject handle's fold also sets bit 31. */
 export const FILTER_BITS = 30;
 export const ENTRY_SIMPLE = 1 << 30;
