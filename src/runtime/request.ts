@@ -181,9 +181,10 @@ export function normalizeSubject(raw: unknown): SubjectCheck {
 }
 
 /**
- * `normalizeSubject` without allocating: fills `out` (reusing `out.holds`) and returns
+ * `normalizeSubject` into a caller's object: fills `out` (reusing `out.holds`) and returns
  * undefined, or returns why the subject is invalid (then `out` holds nothing meaningful).
- * Never throws.
+ * Never throws. (The evaluator's hot path uses `readSubjectFields` and `validateSubjectFields`
+ * with fields of its own, so that a cached subject skips validation.)
  */
 export function readSubject(raw: unknown, out: NormalizedSubject): string | undefined {
   try {
