@@ -145,23 +145,44 @@ function defaultAllowWarning(span: Span, witness: unknown): Diagnostic {
   return d;
 }
 
-/** W002 for rules written exactly like an earlier one; returns them (the analysis need not say more). */
-function syntacticDuplicates(program: Program, diagnostics: Diagnostic[]): Set<Rule> {
-  const seen = new Map<string, Rule>();
+/**
+ * W002 for rules written exactly like an earlier one; returns them (the analysis need not say more).
+ * Rules are bucketed by a 32-bit hash of their key and compared by key only within a bucket, so
+ * no key outlives its rule's turn: at 1,000,000 rules a map of the keys themselves kept ~100 MB
+ * of strings alive and made every garbage collection of the check copy them. `hash` is for tests
+ * (a constant one puts every rule in one bucket). @internal exported for tests
+ */
+export function syntacticDuplicates(program: Program, diagnostics: Diagnostic[], hash: (key: string) => number = stringHash): Set<Rule> {
+  const byHash = new Map<number, Rule | Rule[]>();
   const duplicates = new Set<Rule>();
   for (const rule of program.rules) {
     const key = ruleKey(rule);
-    const earlier = seen.get(key);
-    if (earlier) {
+    const h = hash(key);
+    const bucket = byHash.get(h);
+    let earlier: Rule | undefined;
+    if (bucket === undefined) byHash.set(h, rule);
+    else if (Array.isArray(bucket)) {
+      earlier = bucket.find((r) => ruleKey(r) === key);
+      if (earlier === undefined) bucket.push(rule);
+    } else if (ruleKey(bucket) === key) earlier = bucket;
+    else byHash.set(h, [bucket, rule]);
+    if (earlier !== undefined) {
       duplicates.add(rule);
       diagnostics.push(
         warning(Codes.DUPLICATE_RULE, rule.decl.span, `this rule is identical to rule ${earlier.id}, so it never decides anything`, [
           { message: 'the earlier rule', span: earlier.decl.span },
         ]),
       );
-    } else seen.set(key, rule);
+    }
   }
   return duplicates;
+}
+
+/** FNV-1a over a string's UTF-16 code units, as an int32. */
+function stringHash(text: string): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h;
 }
 
 /**

@@ -8,6 +8,8 @@ import { sortedTableDigest } from '../runtime/canonical.js';
 import { Cmp, Op, RULE_ALLOW, RULE_AUDIT, RULE_HOST, RULE_KVM, type RuleJson, type SubjectAtomJson, type TableJson } from '../runtime/table.js';
 import { ATTRIBUTE_BITS } from '../runtime/types.js';
 
+const NO_VALUES: readonly string[] = [];
+
 const CMP_CODES = { '==': Cmp.EQ, '!=': Cmp.NE, '<': Cmp.LT, '<=': Cmp.LE, '>': Cmp.GT, '>=': Cmp.GE } as const;
 
 /** Interns values by a string key, giving each a dense index in first-seen order. */
@@ -39,27 +41,51 @@ function atomOf(pred: SubjPred): SubjectAtomJson {
 }
 
 export function lowerProgram(program: Program): TableJson {
-  // The measurements of an object: a literal is a one-element set.
-  const objectValues = (object: ObjectRef): string[] => {
+  // The measurements of an object: a literal is a one-element set. A named set's values are
+  // one shared array (resolve.ts), so work per set is done once, keyed on that array.
+  const objectValues = (object: ObjectRef): readonly string[] => {
     if (object.target.kind === 'literal') return [object.target.value];
     const sets = object.objKind === 'signer' ? program.signers : program.enclaves;
-    return sets.get(object.target.name.text)?.values ?? [];
+    return sets.get(object.target.name.text)?.values ?? NO_VALUES;
   };
 
   // ---- measurements: every value a rule can reach, sorted ----
   const all = new Set<string>();
+  const collected = new Set<readonly string[]>();
+  const collectObject = (object: ObjectRef): void => {
+    if (object.target.kind === 'literal') {
+      all.add(object.target.value);
+      return;
+    }
+    const values = objectValues(object);
+    if (collected.has(values)) return;
+    collected.add(values);
+    for (const v of values) all.add(v);
+  };
   const collectCond = (cond: Cond | undefined): void => {
     if (!cond) return;
     if (cond.kind === 'and' || cond.kind === 'or') cond.operands.forEach(collectCond);
     else if (cond.kind === 'not') collectCond(cond.operand);
-    else if (cond.kind === 'object') for (const v of objectValues(cond.object)) all.add(v);
+    else if (cond.kind === 'object') collectObject(cond.object);
   };
   for (const rule of program.rules) {
-    if (rule.decl.objects.kind === 'list') for (const o of rule.decl.objects.items) for (const v of objectValues(o)) all.add(v);
+    if (rule.decl.objects.kind === 'list') for (const o of rule.decl.objects.items) collectObject(o);
     collectCond(rule.decl.where);
   }
   const measurements = [...all].sort();
   const measurementId = new Map(measurements.map((m, i) => [m, i]));
+  // The measurement indexes of an object, ascending (a set's values are sorted, and so are the measurements).
+  const idsOfSet = new Map<readonly string[], readonly number[]>();
+  const objectIds = (object: ObjectRef): readonly number[] => {
+    if (object.target.kind === 'literal') return [measurementId.get(object.target.value)!];
+    const values = objectValues(object);
+    let ids = idsOfSet.get(values);
+    if (ids === undefined) {
+      ids = values.map((v) => measurementId.get(v)!).sort((a, b) => a - b);
+      idsOfSet.set(values, ids);
+    }
+    return ids;
+  };
 
   // ---- subject atoms and classes ----
   const atoms = new Interner<SubjectAtomJson>();
@@ -107,9 +133,8 @@ export function lowerProgram(program: Program): TableJson {
   // ---- sets used by conditions ----
   const sets = new Interner<number[]>();
   const setId = (object: ObjectRef): number => {
-    const ids = objectValues(object).map((v) => measurementId.get(v)!);
-    ids.sort((a, b) => a - b);
-    return sets.id(ids.join(','), () => ids);
+    const ids = objectIds(object);
+    return sets.id(ids.join(','), () => ids.slice());
   };
 
   const emitCond = (cond: Cond, out: number[]): void => {
@@ -180,7 +205,7 @@ export function lowerProgram(program: Program): TableJson {
     else
       for (const object of decl.objects.items) {
         const postings = object.objKind === 'signer' ? signerPostings : enclavePostings;
-        for (const v of objectValues(object)) post(postings, measurementId.get(v)!, rule.index);
+        for (const id of objectIds(object)) post(postings, id, rule.index);
       }
   }
   const postingList = (postings: (number[] | undefined)[]): number[][] => {
