@@ -50,8 +50,8 @@ const PROVISIONKEY_BIT = 1 << 4;
 const WORD_CLASSES = 128;
 /** A subject in more classes than this is matched against a split list's full directory (table.ts postingPool). */
 const MAX_SPLIT_CLASSES = 4;
-/** Directories merged at most: three lists, each its any-subject directory and one per class. */
-const MAX_CURSORS = 3 * (MAX_SPLIT_CLASSES + 1);
+/** Above every rule index: "no rule found yet". */
+const NO_RULE = 0x7fffffff;
 /** Class nesting deeper than this is matched eagerly rather than lazily (no deep recursion). */
 const LAZY_CLASS_DEPTH_LIMIT = 32;
 /**
@@ -162,6 +162,7 @@ interface State {
   readonly table: LoadedTable;
   readonly ruleDecisions: (Decision | undefined)[];
   readonly defaultDecision: Decision;
+  readonly defaultAllows: boolean;
   /** Evaluation stack, big enough for the deepest nesting of class programs inside a condition. */
   readonly stack: Uint8Array;
   /** Lazy matching of a plain subject: an entry is valid when its stamp equals the request's. */
@@ -195,6 +196,7 @@ function makeState(table: LoadedTable): State {
     table,
     ruleDecisions: new Array(table.json.rules.length),
     defaultDecision: frozenDecision(d.effect, 'default', d.audit, `no rule matched; the policy's default is ${d.effect}`),
+    defaultAllows: d.effect === 'allow',
     stack: new Uint8Array((table.maxStack + 1) * (table.classDepth + 2)),
     atomStamp: new Int32Array(table.atomCount),
     atomValue: new Uint8Array(table.atomCount),
@@ -379,11 +381,14 @@ export class Evaluator {
     const pool = table.postingPool;
     const signerAt = this.signerRecord >= 0 ? pool[this.signerRecord + MEAS_SIGNER] : -1;
     const enclaveAt = this.enclaveRecord >= 0 ? pool[this.enclaveRecord + MEAS_ENCLAVE] : -1;
-    let rule = this.firstMatch(signerAt, enclaveAt, table.anyPosting, viaFlag, false);
-    if (rule < 0) rule = this.firstMatch(signerAt, enclaveAt, table.anyPosting, viaFlag, true);
-    const decision = rule >= 0 ? this.ruleDecision(rule) : state.defaultDecision;
-    if (decision.decision === 'allow' && (e.attributeBits & PROVISIONKEY_BIT) !== 0 && !holdsProvision) return PROVISION_DENIAL;
-    return decision;
+    // A matching deny decides; then the first matching allow; then the default. Whether the
+    // result allows is known from which of these it is, so the decision object (often not in
+    // cache in a large table) is not read here.
+    const deny = this.firstMatch(signerAt, enclaveAt, table.anyPosting, viaFlag, false);
+    if (deny >= 0) return this.ruleDecision(deny);
+    const allow = this.firstMatch(signerAt, enclaveAt, table.anyPosting, viaFlag, true);
+    if ((allow >= 0 || state.defaultAllows) && (e.attributeBits & PROVISIONKEY_BIT) !== 0 && !holdsProvision) return PROVISION_DENIAL;
+    return allow >= 0 ? this.ruleDecision(allow) : state.defaultDecision;
   }
 
   /**
@@ -471,55 +476,62 @@ export class Evaluator {
   /**
    * The lowest-numbered rule of one effect that matches the current request, among the union of
    * up to three posting records (the request's MRSIGNER, its MRENCLAVE, and `*`), or -1.
-   * Scans the records' directories (table.ts) in rule order; a rule's body is read only when
-   * its filter lets it through.
+   * Each list is in rule order, and whether a rule matches does not depend on the list it is
+   * found in, so the answer is the least of each list's first match: the lists are scanned one
+   * after the other, each only up to the best rule found so far, and nothing is merged. A rule's
+   * body is read only when its entry's filter lets it through.
    */
   private firstMatch(signerAt: number, enclaveAt: number, anyAt: number, viaFlag: number, allow: boolean): number {
     const pool = this.state.table.postingPool;
     const which = allow ? 1 : 0;
-    const aList = signerAt >= 0 ? pool[signerAt + which] : -1;
-    const bList = enclaveAt >= 0 ? pool[enclaveAt + which] : -1;
-    const cList = pool[anyAt + which];
-    if ((aList >= 0 && pool[aList] === SPLIT_MARK) || (bList >= 0 && pool[bList] === SPLIT_MARK) || pool[cList] === SPLIT_MARK) {
-      return this.firstMatchSplit(aList, bList, cList, viaFlag);
-    }
-    const fold = this.fold;
-    let a = 0;
-    let aEnd = 0;
-    if (aList >= 0) {
-      a = aList + 1;
-      aEnd = a + ENTRY * pool[aList];
-    }
-    let b = 0;
-    let bEnd = 0;
-    if (bList >= 0) {
-      b = bList + 1;
-      bEnd = b + ENTRY * pool[bList];
-    }
-    let c = cList + 1;
-    const cEnd = c + ENTRY * pool[cList];
-    for (;;) {
-      // The next rule in program order, and where its entry is.
-      let r = 0x7fffffff;
-      let at = -1;
-      if (a < aEnd && pool[a] < r) {
-        r = pool[a];
-        at = a;
+    let best = NO_RULE;
+    if (signerAt >= 0) best = this.firstInList(pool, pool[signerAt + which], viaFlag, best);
+    if (enclaveAt >= 0) best = this.firstInList(pool, pool[enclaveAt + which], viaFlag, best);
+    best = this.firstInList(pool, pool[anyAt + which], viaFlag, best);
+    return best === NO_RULE ? -1 : best;
+  }
+
+  /**
+   * The first rule below `bound` in the list at `pool[list]` that matches, or `bound`. A split
+   * list (table.ts) is read through its directories for the subject's classes and for any subject,
+   * whose filters test the request's product id; a subject matched lazily, or in many classes,
+   * reads its full directory instead.
+   */
+  private firstInList(pool: Int32Array, list: number, viaFlag: number, bound: number): number {
+    if (pool[list] !== SPLIT_MARK) return this.firstInDirectory(pool, list, viaFlag, this.fold, bound);
+    const classes = this.classList;
+    if (classes === null || classes.length > MAX_SPLIT_CLASSES) return this.firstInDirectory(pool, pool[list + 1], viaFlag, this.fold, bound);
+    const product = 1 << (this.enclave.isvprodid % FILTER_BITS);
+    let best = this.firstInDirectory(pool, pool[list + 2], viaFlag, product, bound);
+    const k = pool[list + 3];
+    const pairs = list + 4;
+    for (let i = 0; i < classes.length; i++) {
+      // Binary search of the class among the list's (class, directoryAt) pairs.
+      let lo = 0;
+      let hi = k - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        const c = pool[pairs + 2 * mid];
+        if (c === classes[i]) {
+          best = this.firstInDirectory(pool, pool[pairs + 2 * mid + 1], viaFlag, product, best);
+          break;
+        }
+        if (c < classes[i]) lo = mid + 1;
+        else hi = mid - 1;
       }
-      if (b < bEnd && pool[b] < r) {
-        r = pool[b];
-        at = b;
-      }
-      if (c < cEnd && pool[c] < r) {
-        r = pool[c];
-        at = c;
-      }
-      if (at < 0) return -1;
-      if (a < aEnd && pool[a] === r) a += ENTRY;
-      if (b < bEnd && pool[b] === r) b += ENTRY;
-      if (c < cEnd && pool[c] === r) c += ENTRY;
-      if (this.entryAllows(pool, at, viaFlag, fold)) return r;
     }
+    return best;
+  }
+
+  /** The first rule below `bound` in the directory at `pool[directory]` whose entry matches (filters tested against `mask`), or `bound`. */
+  private firstInDirectory(pool: Int32Array, directory: number, viaFlag: number, mask: number, bound: number): number {
+    const end = directory + 1 + ENTRY * pool[directory];
+    for (let at = directory + 1; at < end; at += ENTRY) {
+      const r = pool[at];
+      if (r >= bound) return bound;
+      if (this.entryAllows(pool, at, viaFlag, mask)) return r;
+    }
+    return bound;
   }
 
   /**
@@ -536,80 +548,6 @@ export class Evaluator {
     const product = pool[at + 2];
     const svn = pool[at + 3];
     return e.isvprodid >= (product & 0xffff) && e.isvprodid <= product >>> 16 && e.isvsvn >= (svn & 0xffff) && e.isvsvn <= svn >>> 16;
-  }
-
-  // Cursors of `firstMatchSplit`: where each directory being merged is, where it ends, and
-  // what its filters test (0: the subject's class fold, 1: the request's product bit).
-  private readonly cursorAt = new Int32Array(MAX_CURSORS);
-  private readonly cursorEnd = new Int32Array(MAX_CURSORS);
-  private readonly cursorMode = new Uint8Array(MAX_CURSORS);
-  private cursors = 0;
-
-  /** `firstMatch` when some list is split by subject class: merges the directories that can hold a matching rule. */
-  private firstMatchSplit(aList: number, bList: number, cList: number, viaFlag: number): number {
-    const pool = this.state.table.postingPool;
-    this.cursors = 0;
-    if (aList >= 0) this.addList(pool, aList);
-    if (bList >= 0) this.addList(pool, bList);
-    this.addList(pool, cList);
-    const n = this.cursors;
-    const at = this.cursorAt;
-    const end = this.cursorEnd;
-    const fold = this.fold;
-    const product = 1 << (this.enclave.isvprodid % FILTER_BITS);
-    for (;;) {
-      let r = 0x7fffffff;
-      let found = -1;
-      let mode = 0;
-      for (let i = 0; i < n; i++) {
-        if (at[i] < end[i] && pool[at[i]] < r) {
-          r = pool[at[i]];
-          found = at[i];
-          mode = this.cursorMode[i];
-        }
-      }
-      if (found < 0) return -1;
-      for (let i = 0; i < n; i++) if (at[i] < end[i] && pool[at[i]] === r) at[i] += ENTRY;
-      if (this.entryAllows(pool, found, viaFlag, mode === 0 ? fold : product)) return r;
-    }
-  }
-
-  /** Adds the cursors for one list: itself when plain; for a split one, its directories for the subject's classes, or its full directory. */
-  private addList(pool: Int32Array, list: number): void {
-    if (pool[list] !== SPLIT_MARK) {
-      this.addCursor(pool, list, 0);
-      return;
-    }
-    const classes = this.classList;
-    if (classes === null || classes.length > MAX_SPLIT_CLASSES) {
-      this.addCursor(pool, pool[list + 1], 0);
-      return;
-    }
-    this.addCursor(pool, pool[list + 2], 1);
-    const k = pool[list + 3];
-    const pairs = list + 4;
-    for (let i = 0; i < classes.length; i++) {
-      // Binary search of the class among the list's (class, directoryAt) pairs.
-      let lo = 0;
-      let hi = k - 1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1;
-        const c = pool[pairs + 2 * mid];
-        if (c === classes[i]) {
-          this.addCursor(pool, pool[pairs + 2 * mid + 1], 1);
-          break;
-        }
-        if (c < classes[i]) lo = mid + 1;
-        else hi = mid - 1;
-      }
-    }
-  }
-
-  private addCursor(pool: Int32Array, directory: number, mode: number): void {
-    const i = this.cursors++;
-    this.cursorAt[i] = directory + 1;
-    this.cursorEnd[i] = directory + 1 + ENTRY * pool[directory];
-    this.cursorMode[i] = mode;
   }
 
   /** Whether the rule body at `pool[flagsAt]` (its flags word) matches the current request. */
