@@ -57,6 +57,15 @@ describe('SPEC 5 decisions', () => {
     expect(evaluator.decide(request(qemu, {}, 'host'))).toMatchObject({ decision: 'deny', rule: 'default', audit: false });
     expect(evaluator.decide(request(qemu, { attributes: ['debug'] }, 'kvm'))).toMatchObject({ rule: 'default' });
   });
+  it('applies the provisioning-key invariant to a default allow, and not to a deny', () => {
+    const open = Evaluator.fromTable(table(`default allow;\ndeny * einit enclave "${C}";\n`));
+    for (const subject of [aesmd, open.resolveSubject(aesmd)]) {
+      expect(open.decide(request(subject, { attributes: ['provisionkey'] }))).toMatchObject({ decision: 'deny', rule: 'builtin:provisionkey' });
+      expect(open.decide(request(subject, { mrenclave: C, attributes: ['provisionkey'] }))).toMatchObject({ decision: 'deny', rule: 'host.sgxpol:2' });
+      expect(open.decide(request(subject))).toMatchObject({ decision: 'allow', rule: 'default' });
+      expect(open.decide(request({ ...aesmd, holds: ['/dev/sgx_provision'] }, { attributes: ['provisionkey'] }))).toMatchObject({ decision: 'allow', rule: 'default' });
+    }
+  });
   it('applies the provisioning-key invariant on both paths', () => {
     const provisioning = request(aesmd, { mrsigner: B, attributes: ['provisionkey'] });
     expect(evaluator.decide(provisioning)).toMatchObject({ decision: 'deny', rule: 'builtin:provisionkey', audit: false });
