@@ -236,6 +236,9 @@ export class Evaluator {
   /** Where the request's MRSIGNER / MRENCLAVE record is in the posting pool (table.ts MEAS_*), or -1. */
   private signerRecord = -1;
   private enclaveRecord = -1;
+  /** The enclave's ISVPRODID and ISVSVN, read by every directory entry tested. */
+  private prodid = 0;
+  private svn = 0;
   /** A handle's bits, or null while a plain subject is matched lazily. */
   private atomBits: Uint8Array | null = null;
   private classBits: Uint8Array | null = null;
@@ -374,6 +377,8 @@ export class Evaluator {
       const enclaveProblem = readEnclave(rawEnclave, e, state.lookup);
       if (enclaveProblem !== undefined) return invalid(enclaveProblem);
     }
+    this.prodid = e.isvprodid;
+    this.svn = e.isvsvn;
     const viaFlag = this.envelope.via === 'kvm' ? RULE_KVM : RULE_HOST;
     this.signerRecord = e.signerIndex;
     this.enclaveRecord = e.enclaveIndex;
@@ -485,23 +490,30 @@ export class Evaluator {
     const pool = this.state.table.postingPool;
     const which = allow ? 1 : 0;
     let best = NO_RULE;
-    if (signerAt >= 0) best = this.firstInList(pool, pool[signerAt + which], viaFlag, best);
-    if (enclaveAt >= 0) best = this.firstInList(pool, pool[enclaveAt + which], viaFlag, best);
-    best = this.firstInList(pool, pool[anyAt + which], viaFlag, best);
+    const fold = this.fold;
+    if (signerAt >= 0) {
+      const list = pool[signerAt + which];
+      best = pool[list] === SPLIT_MARK ? this.firstInSplit(pool, list, viaFlag, best) : this.firstInDirectory(pool, list, viaFlag, fold, best);
+    }
+    if (enclaveAt >= 0) {
+      const list = pool[enclaveAt + which];
+      best = pool[list] === SPLIT_MARK ? this.firstInSplit(pool, list, viaFlag, best) : this.firstInDirectory(pool, list, viaFlag, fold, best);
+    }
+    const list = pool[anyAt + which];
+    best = pool[list] === SPLIT_MARK ? this.firstInSplit(pool, list, viaFlag, best) : this.firstInDirectory(pool, list, viaFlag, fold, best);
     return best === NO_RULE ? -1 : best;
   }
 
   /**
-   * The first rule below `bound` in the list at `pool[list]` that matches, or `bound`. A split
-   * list (table.ts) is read through its directories for the subject's classes and for any subject,
-   * whose filters test the request's product id; a subject matched lazily, or in many classes,
-   * reads its full directory instead.
+   * The first rule below `bound` in the split list (table.ts) at `pool[list]` that matches, or
+   * `bound`: read through its directories for the subject's classes and for any subject, whose
+   * filters test the request's product id; a subject matched lazily, or in many classes, reads
+   * its full directory instead.
    */
-  private firstInList(pool: Int32Array, list: number, viaFlag: number, bound: number): number {
-    if (pool[list] !== SPLIT_MARK) return this.firstInDirectory(pool, list, viaFlag, this.fold, bound);
+  private firstInSplit(pool: Int32Array, list: number, viaFlag: number, bound: number): number {
     const classes = this.classList;
     if (classes === null || classes.length > MAX_SPLIT_CLASSES) return this.firstInDirectory(pool, pool[list + 1], viaFlag, this.fold, bound);
-    const product = 1 << (this.enclave.isvprodid % FILTER_BITS);
+    const product = 1 << (this.prodid % FILTER_BITS);
     let best = this.firstInDirectory(pool, pool[list + 2], viaFlag, product, bound);
     const k = pool[list + 3];
     const pairs = list + 4;
@@ -544,10 +556,10 @@ export class Evaluator {
     if ((meta & viaFlag) === 0) return false;
     const subject = (meta >>> 8) & 0x3fffff;
     if (subject !== 0 && this.classBit(subject - 1) !== 1) return false;
-    const e = this.enclave;
+    // Each interval as `lo | (hi - lo) << 16`: inside when `value - lo`, as unsigned, is at most `hi - lo`.
     const product = pool[at + 2];
     const svn = pool[at + 3];
-    return e.isvprodid >= (product & 0xffff) && e.isvprodid <= product >>> 16 && e.isvsvn >= (svn & 0xffff) && e.isvsvn <= svn >>> 16;
+    return (this.prodid - (product & 0xffff)) >>> 0 <= product >>> 16 && (this.svn - (svn & 0xffff)) >>> 0 <= svn >>> 16;
   }
 
   /** Whether the rule body at `pool[flagsAt]` (its flags word) matches the current request. */

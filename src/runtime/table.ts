@@ -120,8 +120,9 @@ export interface LoadedTable {
    * directory `count, entry × count` in ascending rule order, four int32s an entry:
    *  - a simple rule — one subject class or any subject, and a condition that is only intervals
    *    of ISVPRODID and ISVSVN (or none) — is decided from its entry alone:
-   *    `rule, ENTRY_SIMPLE | via flags | (class + 1) << 8 (0: any subject), prodLo | prodHi << 16,
-   *    svnLo | svnHi << 16`;
+   *    `rule, ENTRY_SIMPLE | via flags | (class + 1) << 8 (0: any subject), prodLo | (prodHi −
+   *    prodLo) << 16, svnLo | (svnHi − svnLo) << 16` (a value is inside when value − lo, unsigned,
+   *    is at most hi − lo);
    *  - any other rule: `rule, filter, bodyAt, 0`, and its body is read only when the filter lets
    *    it through. `filter` has bit `c % FILTER_BITS` set for each subject class `c` the rule
    *    names (ALL_FILTER: any subject), and a subject handle carries the same fold of its
@@ -399,8 +400,8 @@ function indexTable(table: TableJson): LoadedTable {
     const oneClass = subjects === null || (subjects.length === 1 && subjects[0] < MAX_SIMPLE_CLASS);
     if (oneClass && box !== null && box[4] === 0 && box[5] === 0 && inUint16(box[0], box[1]) && inUint16(box[2], box[3])) {
       simpleMeta[i] = ENTRY_SIMPLE | (flags & (RULE_HOST | RULE_KVM)) | ((subjects === null ? 0 : subjects[0] + 1) << 8);
-      simpleProduct[i] = box[0] | (box[1] << 16);
-      simpleSvn[i] = box[2] | (box[3] << 16);
+      simpleProduct[i] = box[0] | ((box[1] - box[0]) << 16);
+      simpleSvn[i] = box[2] | ((box[3] - box[2]) << 16);
     }
   }
   bodyStart[n] = bodyPool.length;
