@@ -113,21 +113,7 @@ export class AstBuilder {
   /** How many INTs were malformed or out of range so far (an empty-range check needs two good bounds). */
   private badInts = 0;
 
-  /**
-   * One string object per distinct identifier or number as written: a policy names the same
-   * sets and classes over and over, and the later stages look names up in maps, which is
-   * cheaper for a string already hashed and compared by identity (and one copy takes less memory).
-   */
-  private readonly texts = new Map<string, string>();
-
   constructor(private readonly file: string) {}
-
-  private intern(text: string): string {
-    const known = this.texts.get(text);
-    if (known !== undefined) return known;
-    this.texts.set(text, text);
-    return text;
-  }
 
   /**
    * The AST of one `statement` CST node. `parsed` is false when its CST is incomplete (the
@@ -238,7 +224,7 @@ export class AstBuilder {
   }
 
   private name(t: IToken): Name {
-    return { text: this.intern(t.image), span: this.span(t) };
+    return { text: t.image, span: this.span(t) };
   }
 
   /** A STRING token's value; over-long strings are reported as strings, or as globs when `glob` names the predicate. */
@@ -272,7 +258,7 @@ export class AstBuilder {
 
   /** An INT in 0 … max. Out of range: reported, and clamped. A malformed one (reported by the lexer) becomes 0. */
   private int(t: IToken, max: number, what: string): IntLit {
-    const text = this.intern(t.image);
+    const text = t.image;
     const span = this.span(t);
     if (!isWellFormedInt(text)) {
       this.clean = false;
