@@ -24,6 +24,9 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
  * least `minMs` long. A sink keeps the optimizer from dropping the calls.
  */
 function time(items, fn, { rounds = 7, minMs = quick ? 40 : 200, maxCalls = Infinity } = {}) {
+  // A full collection first, so that no garbage collection left over from compiling or checking
+  // (a concurrent marker on the other core, sweeping) runs during the rounds of any engine.
+  gc();
   let sink = 0;
   const perRound = [];
   for (let round = 0; round < rounds; round++) {
