@@ -379,6 +379,10 @@ export class Evaluator {
     }
     this.prodid = e.isvprodid;
     this.svn = e.isvsvn;
+    // Every path above validated both as integers 0 … 65535 (request.ts, SIGSTRUCT fields, handles).
+    // Directory entries test them with unsigned arithmetic, which would take NaN or 5.5 as inside
+    // an interval; so a value that is not a 16-bit integer, should one ever get here, is refused.
+    if ((this.prodid & 0xffff) !== this.prodid || (this.svn & 0xffff) !== this.svn) return invalid('enclave ISVPRODID or ISVSVN is not a 16-bit integer');
     const viaFlag = this.envelope.via === 'kvm' ? RULE_KVM : RULE_HOST;
     this.signerRecord = e.signerIndex;
     this.enclaveRecord = e.enclaveIndex;
@@ -491,16 +495,18 @@ export class Evaluator {
     const which = allow ? 1 : 0;
     let best = NO_RULE;
     const fold = this.fold;
+    // The rules for any enclave first: they are few, shared by every request (so in cache), and
+    // a catch-all near the top of a policy (`deny * einit * where debug;`) then bounds the rest.
+    let list = pool[anyAt + which];
+    best = pool[list] === SPLIT_MARK ? this.firstInSplit(pool, list, viaFlag, best) : this.firstInDirectory(pool, list, viaFlag, fold, best);
     if (signerAt >= 0) {
-      const list = pool[signerAt + which];
+      list = pool[signerAt + which];
       best = pool[list] === SPLIT_MARK ? this.firstInSplit(pool, list, viaFlag, best) : this.firstInDirectory(pool, list, viaFlag, fold, best);
     }
     if (enclaveAt >= 0) {
-      const list = pool[enclaveAt + which];
+      list = pool[enclaveAt + which];
       best = pool[list] === SPLIT_MARK ? this.firstInSplit(pool, list, viaFlag, best) : this.firstInDirectory(pool, list, viaFlag, fold, best);
     }
-    const list = pool[anyAt + which];
-    best = pool[list] === SPLIT_MARK ? this.firstInSplit(pool, list, viaFlag, best) : this.firstInDirectory(pool, list, viaFlag, fold, best);
     return best === NO_RULE ? -1 : best;
   }
 

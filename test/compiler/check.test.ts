@@ -39,6 +39,11 @@ describe('W002 syntactic duplicates', () => {
   it('gives the same answer when every rule hashes alike (buckets compare keys)', () => {
     expect(duplicateLines(() => 0)).toEqual([5, 10, 13]);
     expect(duplicateLines((key) => key.length % 2)).toEqual([5, 10, 13]);
+    // and names the same earlier rules
+    const { program } = compileSource(SOURCE, { filename: 'dup.sgxpol' });
+    const diagnostics: Diagnostic[] = [];
+    syntacticDuplicates(program!, diagnostics, () => 0);
+    expect(diagnostics.map((d) => d.message.match(/rule (\S+),/)![1])).toEqual(['dup.sgxpol:3', 'dup.sgxpol:8', 'dup.sgxpol:4']);
   });
 
   it('names the earlier rule', () => {
