@@ -21,26 +21,39 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * Median nanoseconds per call of `fn(item)` over `items`, in `rounds` rounds, each round at
- * least `minMs` long. A sink keeps the optimizer from dropping the calls.
+ * least `minMs` long (or `maxCalls` calls). A sink keeps the optimizer from dropping the calls.
  */
 function time(items, fn, { rounds = 7, minMs = quick ? 40 : 200, maxCalls = Infinity } = {}) {
+  return timeTogether([[items, fn]], { rounds, minMs, maxCalls })[0];
+}
+
+/**
+ * `time` for several workloads (`[items, fn]` each) at once: round after round, each workload in
+ * turn, so that a slow spell of a shared machine (this VM's can last seconds) falls on all of
+ * them alike instead of on whichever was being timed. Medians of 15 rounds of at least 100 ms
+ * (or `maxCalls` calls) each.
+ */
+function timeTogether(workloads, { rounds = quick ? 7 : 15, minMs = quick ? 40 : 100, maxCalls = Infinity } = {}) {
   // A full collection first, so that no garbage collection left over from compiling or checking
   // (a concurrent marker on the other core, sweeping) runs during the rounds of any engine.
   gc();
   let sink = 0;
-  const perRound = [];
+  const perRound = workloads.map(() => []);
   for (let round = 0; round < rounds; round++) {
-    let calls = 0;
-    const start = performance.now();
-    let elapsed = 0;
-    do {
-      for (let i = 0; i < items.length && calls < maxCalls; i++, calls++) sink ^= fn(items[i]) === 'allow' ? 1 : 0;
-      elapsed = performance.now() - start;
-    } while (elapsed < minMs && calls < maxCalls);
-    perRound.push((elapsed * 1e6) / calls);
+    for (let w = 0; w < workloads.length; w++) {
+      const [items, fn] = workloads[w];
+      let calls = 0;
+      const start = performance.now();
+      let elapsed = 0;
+      do {
+        for (let i = 0; i < items.length && calls < maxCalls; i++, calls++) sink ^= fn(items[i]) === 'allow' ? 1 : 0;
+        elapsed = performance.now() - start;
+      } while (elapsed < minMs && calls < maxCalls);
+      perRound[w].push((elapsed * 1e6) / calls);
+    }
   }
   if (sink === 42) console.error('');
-  return median(perRound);
+  return perRound.map(median);
 }
 
 function measure(name, fn) {
@@ -141,9 +154,6 @@ for (let i = 0; i < checkCount; i++) {
 result.agreement = { checked: checkCount, disagreements, tally };
 
 // ---- timing ----
-progress.step(`${ruleCount} rules: timing sgxpol`);
-result.engines['sgxpol (handle)'] = { ns: time(withHandles, (r) => evaluator.decide(r).decision) };
-result.engines['sgxpol (JSON request)'] = { ns: time(reqs, (r) => evaluator.decide(r).decision) };
 // Both parts resolved once: what a hook pays when it has seen the process and the enclave before.
 const withBoth = withHandlesFor(withHandles, 'enclave', (enclave) => evaluator.resolveEnclave(enclave));
 for (let i = 0; i < checkCount; i++) {
@@ -152,11 +162,22 @@ for (let i = 0; i < checkCount; i++) {
   if (got.decision !== expected.decision || got.rule !== expected.rule) disagreements++;
 }
 result.agreement.disagreements = disagreements;
-result.engines['sgxpol (subject + enclave handles)'] = { ns: time(withBoth, (r) => evaluator.decide(r).decision) };
 
-// The same evaluator on a working set of 1,000 requests instead of 10,000: how much of the
-// figure above is the memory the requests and the table's reached parts spread over.
-result.engines['sgxpol (handle), 1,000 distinct requests'] = { ns: time(withHandles.slice(0, 1000), (r) => evaluator.decide(r).decision) };
+progress.step(`${ruleCount} rules: timing sgxpol`);
+// The four ways of asking this evaluator, their rounds interleaved. The last one cycles 1,000
+// requests instead of 10,000: how much of the figures is the memory the requests and the
+// table's reached parts spread over.
+const decideOf = (r) => evaluator.decide(r).decision;
+const [handleNs, jsonNs, bothNs, fewRequestsNs] = timeTogether([
+  [withHandles, decideOf],
+  [reqs, decideOf],
+  [withBoth, decideOf],
+  [withHandles.slice(0, 1000), decideOf],
+]);
+result.engines['sgxpol (handle)'] = { ns: handleNs };
+result.engines['sgxpol (JSON request)'] = { ns: jsonNs };
+result.engines['sgxpol (subject + enclave handles)'] = { ns: bothNs };
+result.engines['sgxpol (handle), 1,000 distinct requests'] = { ns: fewRequestsNs };
 
 // A policy where the rules per signer grow with the policy (100 signers): the posting lists
 // of one signer get long and are split by subject class (src/runtime/table.ts).
