@@ -97,6 +97,15 @@ export interface LoadedTable {
   readonly measurementHash: Int32Array;
   /** Number of slots − 1 (a power of two, minus one). */
   readonly measurementMask: number;
+  /**
+   * A Bloom filter of the measurements' hash keys (two bits a key, 16 or more bits a
+   * measurement): a key whose bits are not both set is not in the table, and its look-up ends
+   * without touching the hash, which is larger and seldom in cache in a big table. Most
+   * requests' MRENCLAVE is in no table (rules are mostly keyed on signers).
+   */
+  readonly measurementBloom: Int32Array;
+  /** 32 − log2(bits in `measurementBloom`): a bit index is the top bits of a 32-bit product. */
+  readonly bloomShift: number;
   /** Each hash slot's measurement (lower-case hex); a look-up confirms a candidate against it. */
   readonly slotText: readonly string[];
   readonly sets: readonly Set<number>[];
@@ -150,6 +159,9 @@ export interface LoadedTable {
  * posting records begin (-1: none), which follow it, so one look-up lands on one run of memory.
  */
 export const MEAS_ID = 0;
+/** Odd multipliers giving a key's two Bloom filter bits (see LoadedTable.measurementBloom). */
+const BLOOM_1 = 0x85ebca6b | 0;
+const BLOOM_2 = 0xc2b2ae35 | 0;
 export const MEAS_SIGNER = 1;
 export const MEAS_ENCLAVE = 2;
 
@@ -178,6 +190,7 @@ export function findMeasurement(table: LoadedTable, hex: string): number {
   const hash = table.measurementHash;
   const mask = table.measurementMask;
   const key = measurementKey(hex);
+  if (!bloomAdmits(table, key)) return -1;
   let slot = Math.imul(key, 0x9e3779b1) & mask;
   for (;;) {
     const record = hash[2 * slot + 1] - 1;
@@ -190,6 +203,19 @@ export function findMeasurement(table: LoadedTable, hex: string): number {
     if (hash[2 * slot] === key && table.postingPool[record] !== 0 && table.slotText[slot] === hex) return record;
     slot = (slot + 1) & mask;
   }
+}
+
+/** Whether the Bloom filter lets hash key `key` through (every key of the table's measurements passes). */
+function bloomAdmits(table: LoadedTable, key: number): boolean {
+  const bloom = table.measurementBloom;
+  const b1 = Math.imul(key, BLOOM_1) >>> table.bloomShift;
+  const b2 = Math.imul(key, BLOOM_2) >>> table.bloomShift;
+  return ((bloom[b1 >>> 5] >>> b1) & (bloom[b2 >>> 5] >>> b2) & 1) === 1;
+}
+
+/** `bloomAdmits` for a measurement's text. @internal exported for tests */
+export function bloomAdmitsText(table: LoadedTable, hex: string): boolean {
+  return bloomAdmits(table, measurementKey(hex));
 }
 
 export class TableError extends Error {
@@ -518,6 +544,10 @@ function indexTable(table: TableJson): LoadedTable {
   const measurementHash = new Int32Array(capacity * 2);
   const slotText: string[] = new Array<string>(capacity).fill('');
   const measurementMask = capacity - 1;
+  let bloomLog = 10;
+  while (2 ** bloomLog < m.length * 16) bloomLog++;
+  const measurementBloom = new Int32Array(2 ** (bloomLog - 5));
+  const bloomShift = 32 - bloomLog;
   for (let i = 0; i < m.length; i++) {
     const record = postings.length;
     postings.push(i + 1);
@@ -528,6 +558,10 @@ function indexTable(table: TableJson): LoadedTable {
     const enclave = enclaveEntry[i];
     if (enclave >= 0) postings.set(record + MEAS_ENCLAVE, appendPosting(table.index.enclave[enclave], 1, () => `index.enclave[${enclave}]`));
     const key = measurementKey(m[i]);
+    const b1 = Math.imul(key, BLOOM_1) >>> bloomShift;
+    const b2 = Math.imul(key, BLOOM_2) >>> bloomShift;
+    measurementBloom[b1 >>> 5] |= 1 << b1;
+    measurementBloom[b2 >>> 5] |= 1 << b2;
     let slot = Math.imul(key, 0x9e3779b1) & measurementMask;
     while (measurementHash[2 * slot + 1] !== 0) slot = (slot + 1) & measurementMask;
     measurementHash[2 * slot] = key;
@@ -540,6 +574,8 @@ function indexTable(table: TableJson): LoadedTable {
     json: table,
     measurementHash,
     measurementMask,
+    measurementBloom,
+    bloomShift,
     slotText,
     sets,
     atomCount,

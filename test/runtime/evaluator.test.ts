@@ -360,4 +360,25 @@ describe('SPEC 6 measurement look-up', () => {
     for (const at of found) expect(at).toBeGreaterThanOrEqual(0);
     expect(findMeasurement(loaded, prefix + 'f'.repeat(56))).toBe(-1);
   });
+
+  it('finds every one of 5,000 measurements past the Bloom filter, and turns most others away before the hash', async () => {
+    const { bloomAdmitsText, findMeasurement, loadTable } = await import('../../src/runtime/table.js');
+    const { createHash } = await import('node:crypto');
+    const digest = (label: string) => createHash('sha256').update(label).digest('hex');
+    const present = Array.from({ length: 5000 }, (_, i) => digest(`in-${i}`));
+    const source = ['policy "p" version 1;', 'default deny;', 'subject all = uid 0..4294967295;', `enclave many = ${present.map((m) => `"${m}"`).join(', ')};`, 'allow all einit enclave many;'].join('\n');
+    const loaded = loadTable(table(source));
+    const records = present.map((m) => findMeasurement(loaded, m));
+    expect(records.filter((r) => r < 0)).toEqual([]);
+    expect(new Set(records).size).toBe(present.length);
+    expect(present.every((m) => bloomAdmitsText(loaded, m))).toBe(true);
+    // Absent ones are never found, and the filter alone turns nearly all of them away (two bits
+    // of 16 a measurement: about 1 % pass), which an empty filter or a wrong bit index would not.
+    const absent = Array.from({ length: 5000 }, (_, i) => digest(`out-${i}`));
+    expect(absent.filter((m) => findMeasurement(loaded, m) >= 0)).toEqual([]);
+    expect(absent.filter((m) => bloomAdmitsText(loaded, m)).length).toBeLessThan(250);
+    // The filter is consulted first: emptied, it hides every measurement.
+    const emptied = { ...loaded, measurementBloom: new Int32Array(loaded.measurementBloom.length) };
+    expect(present.slice(0, 50).map((m) => findMeasurement(emptied, m))).toEqual(present.slice(0, 50).map(() => -1));
+  });
 });
