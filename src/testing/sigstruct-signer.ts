@@ -39,9 +39,19 @@ export interface SigstructOptions {
 
 let cachedKey: KeyObject | undefined;
 
-/** The test process's RSA-3072 e=3 key (generation takes a while, so it happens once). */
+/**
+ * The test process's RSA-3072 e=3 key (generation takes a while, so it happens once). It is
+ * generated as DER bytes and read back into a key of its own: Node 20 can deadlock when a garbage
+ * collection during `export({ format: 'jwk' })` of a key straight from `generateKeyPairSync`
+ * destroys the finished generation job, which locks the key that is being exported (seen once in
+ * `npm run bench`: the main thread waiting on a mutex in ~KeyGenJob under ExportJWKRsaKey).
+ */
 export function testKey(): KeyObject {
-  cachedKey ??= generateKeyPairSync('rsa', { modulusLength: 3072, publicExponent: 3 }).privateKey;
+  cachedKey ??= createPrivateKey({
+    key: generateKeyPairSync('rsa', { modulusLength: 3072, publicExponent: 3, privateKeyEncoding: { type: 'pkcs8', format: 'der' }, publicKeyEncoding: { type: 'spki', format: 'der' } }).privateKey,
+    format: 'der',
+    type: 'pkcs8',
+  });
   return cachedKey;
 }
 
