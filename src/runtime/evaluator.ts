@@ -497,17 +497,15 @@ export class Evaluator {
     const fold = this.fold;
     // The rules for any enclave first: they are few, shared by every request (so in cache), and
     // a catch-all near the top of a policy (`deny * einit * where debug;`) then bounds the rest.
-    let list = pool[anyAt + which];
-    best = pool[list] === SPLIT_MARK ? this.firstInSplit(pool, list, viaFlag, best) : this.firstInDirectory(pool, list, viaFlag, fold, best);
-    if (signerAt >= 0) {
-      list = pool[signerAt + which];
-      best = pool[list] === SPLIT_MARK ? this.firstInSplit(pool, list, viaFlag, best) : this.firstInDirectory(pool, list, viaFlag, fold, best);
-    }
-    if (enclaveAt >= 0) {
-      list = pool[enclaveAt + which];
-      best = pool[list] === SPLIT_MARK ? this.firstInSplit(pool, list, viaFlag, best) : this.firstInDirectory(pool, list, viaFlag, fold, best);
-    }
+    best = this.firstInList(pool, pool[anyAt + which], viaFlag, fold, best);
+    if (signerAt >= 0) best = this.firstInList(pool, pool[signerAt + which], viaFlag, fold, best);
+    if (enclaveAt >= 0) best = this.firstInList(pool, pool[enclaveAt + which], viaFlag, fold, best);
     return best === NO_RULE ? -1 : best;
+  }
+
+  /** The first rule below `bound` in the list at `pool[list]`, plain or split, that matches, or `bound`. */
+  private firstInList(pool: Int32Array, list: number, viaFlag: number, fold: number, bound: number): number {
+    return pool[list] === SPLIT_MARK ? this.firstInSplit(pool, list, viaFlag, bound) : this.firstInDirectory(pool, list, viaFlag, fold, bound);
   }
 
   /**

@@ -159,11 +159,14 @@ export interface LoadedTable {
  * posting records begin (-1: none), which follow it, so one look-up lands on one run of memory.
  */
 export const MEAS_ID = 0;
+export const MEAS_SIGNER = 1;
+export const MEAS_ENCLAVE = 2;
+
 /** Odd multipliers giving a key's two Bloom filter bits (see LoadedTable.measurementBloom). */
 const BLOOM_1 = 0x85ebca6b | 0;
 const BLOOM_2 = 0xc2b2ae35 | 0;
-export const MEAS_SIGNER = 1;
-export const MEAS_ENCLAVE = 2;
+/** One of a hash key's two Bloom filter bits: the top bits of its product with `multiplier`. */
+const bloomBit = (key: number, multiplier: number, shift: number): number => Math.imul(key, multiplier) >>> shift;
 
 /**
  * The hash key of a measurement: its first 8 characters, read as hex digits of either case
@@ -208,8 +211,8 @@ export function findMeasurement(table: LoadedTable, hex: string): number {
 /** Whether the Bloom filter lets hash key `key` through (every key of the table's measurements passes). */
 function bloomAdmits(table: LoadedTable, key: number): boolean {
   const bloom = table.measurementBloom;
-  const b1 = Math.imul(key, BLOOM_1) >>> table.bloomShift;
-  const b2 = Math.imul(key, BLOOM_2) >>> table.bloomShift;
+  const b1 = bloomBit(key, BLOOM_1, table.bloomShift);
+  const b2 = bloomBit(key, BLOOM_2, table.bloomShift);
   return ((bloom[b1 >>> 5] >>> b1) & (bloom[b2 >>> 5] >>> b2) & 1) === 1;
 }
 
@@ -558,8 +561,8 @@ function indexTable(table: TableJson): LoadedTable {
     const enclave = enclaveEntry[i];
     if (enclave >= 0) postings.set(record + MEAS_ENCLAVE, appendPosting(table.index.enclave[enclave], 1, () => `index.enclave[${enclave}]`));
     const key = measurementKey(m[i]);
-    const b1 = Math.imul(key, BLOOM_1) >>> bloomShift;
-    const b2 = Math.imul(key, BLOOM_2) >>> bloomShift;
+    const b1 = bloomBit(key, BLOOM_1, bloomShift);
+    const b2 = bloomBit(key, BLOOM_2, bloomShift);
     measurementBloom[b1 >>> 5] |= 1 << b1;
     measurementBloom[b2 >>> 5] |= 1 << b2;
     let slot = Math.imul(key, 0x9e3779b1) & measurementMask;
