@@ -7,7 +7,9 @@ export function sigstructRequests(requests) {
   const fresh = requests.map((r, i) => ({
     subject: r.subject,
     via: r.via,
-    enclave: { sigstruct: toBase64(makeSigstruct({ isvprodid: r.enclave.isvprodid, isvsvn: i % 16 })) },
+    // A distinct ISVSVN each, so that no "fresh" SIGSTRUCT repeats an earlier one (signing is
+    // deterministic) and hits the cache.
+    enclave: { sigstruct: toBase64(makeSigstruct({ isvprodid: r.enclave.isvprodid, isvsvn: i })) },
   }));
   const repeated = fresh.map((r) => ({ ...r }));
   return { fresh, repeated };
