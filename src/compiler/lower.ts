@@ -41,12 +41,11 @@ function atomOf(pred: SubjPred): SubjectAtomJson {
 }
 
 export function lowerProgram(program: Program): TableJson {
-  // The measurements of an object: a literal is a one-element set. A named set's values are
-  // one shared array (resolve.ts), so work per set is done once, keyed on that array.
-  const objectValues = (object: ObjectRef): readonly string[] => {
-    if (object.target.kind === 'literal') return [object.target.value];
-    const sets = object.objKind === 'signer' ? program.signers : program.enclaves;
-    return sets.get(object.target.name.text)?.values ?? NO_VALUES;
+  // The measurements of a named set: one shared array (resolve.ts), so work per set is done
+  // once, keyed on that array. (A literal object is handled where it is met: one measurement.)
+  const setValues = (objKind: ObjectRef['objKind'], name: string): readonly string[] => {
+    const sets = objKind === 'signer' ? program.signers : program.enclaves;
+    return sets.get(name)?.values ?? NO_VALUES;
   };
 
   // ---- measurements: every value a rule can reach, sorted ----
@@ -57,7 +56,7 @@ export function lowerProgram(program: Program): TableJson {
       all.add(object.target.value);
       return;
     }
-    const values = objectValues(object);
+    const values = setValues(object.objKind, object.target.name.text);
     if (collected.has(values)) return;
     collected.add(values);
     for (const v of values) all.add(v);
@@ -78,7 +77,7 @@ export function lowerProgram(program: Program): TableJson {
   const idsOfSet = new Map<readonly string[], readonly number[]>();
   const objectIds = (object: ObjectRef): readonly number[] => {
     if (object.target.kind === 'literal') return [measurementId.get(object.target.value)!];
-    const values = objectValues(object);
+    const values = setValues(object.objKind, object.target.name.text);
     let ids = idsOfSet.get(values);
     if (ids === undefined) {
       ids = values.map((v) => measurementId.get(v)!).sort((a, b) => a - b);
