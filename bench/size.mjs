@@ -145,12 +145,14 @@ progress.step(`${ruleCount} rules: checking agreement with the reference interpr
 // checked on a sample, and the sample size is reported. Each of the three ways of asking sgxpol
 // is held to it (decision, rule and audit flag); `disagreements` counts every answer that differs.
 const checkCount = ruleCount >= 1e6 ? 200 : ruleCount >= 1e5 ? 1000 : count;
+/** Whether two decisions differ in what the reference is held to: decision, rule, audit flag. */
+const differs = (got, expected) => got.decision !== expected.decision || got.rule !== expected.rule || got.audit !== expected.audit;
 let disagreements = 0;
 const tally = { allow: 0, deny: 0, default: 0 };
 for (let i = 0; i < checkCount; i++) {
   const expected = referenceDecide(program, reqs[i]);
   for (const got of [evaluator.decide(reqs[i]), evaluator.decide(withHandles[i]), evaluator.decide(withBoth[i])]) {
-    if (got.decision !== expected.decision || got.rule !== expected.rule || got.audit !== expected.audit) disagreements++;
+    if (differs(got, expected)) disagreements++;
   }
   tally[expected.rule === 'default' ? 'default' : expected.decision]++;
 }
@@ -175,7 +177,7 @@ if (ruleCount >= 1000 && ruleCount <= 100000) {
   for (let i = 0; i < fewChecked; i++) {
     const expected = referenceDecide(fewCompiled.program, fewRequests[i]);
     const got = fewEvaluator.decide(fewWithHandles[i]);
-    if (got.decision !== expected.decision || got.rule !== expected.rule || got.audit !== expected.audit) fewDisagreements++;
+    if (differs(got, expected)) fewDisagreements++;
   }
   fewCompiled = undefined;
   fewRow = { workload: [fewWithHandles, (r) => fewEvaluator.decide(r).decision], disagreements: fewDisagreements, checked: fewChecked };
