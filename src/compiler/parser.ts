@@ -6,7 +6,10 @@
 // (chevrotain re-synchronises at the top level) and a `junk` item skips to its end: past the
 // next `;`, or up to a line that surely starts a statement (see `startsStatement`). Text that is
 // not a statement at all is also a `junk` item. parse.ts decides what of this to report.
-import { CstParser, EOF, type CstNode, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
+import {
+  CstParser, EOF, type CstNode, type DSLMethodOpts, type GrammarAction, type IOrAlt, type IParserErrorMessageProvider, type IToken,
+  type OrMethodOpts, type TokenType,
+} from 'chevrotain';
 import { suggest } from './diagnostics.js';
 import {
   allTokens, clipImage, describeToken, describeTokenType, isRealToken, startsStatement, keywordTokens,
@@ -97,6 +100,15 @@ const INSERTABLE = new Set<TokenType>([Comma, Eq, RBrace, RParen, DotDot, Einit,
 export class SgxpolParser extends CstParser {
   /** True right after a statement failed: a new statement may then begin only where one surely starts. */
   private recovering = false;
+  /**
+   * chevrotain runs a rule's body on every invocation, so an `OR`'s alternatives or a `MANY` /
+   * `OPTION` body written inline would be built anew each time: an object and a closure per
+   * alternative, for every statement (about a fifth of all the compiler allocated at 100,000
+   * rules, and so of its young-generation collections). Each is built on first use and kept
+   * here, under its rule's name. They refer to nothing but `this`.
+   */
+  private readonly alternatives: { [key: string]: IOrAlt<unknown>[] | OrMethodOpts<unknown> | undefined } = {};
+  private readonly bodies: { [key: string]: GrammarAction<unknown> | DSLMethodOpts<unknown> | undefined } = {};
 
   constructor() {
     super(allTokens, { recoveryEnabled: true, errorMessageProvider: errorMessages, nodeLocationTracking: 'none', maxLookahead: 1 });
@@ -139,7 +151,7 @@ export class SgxpolParser extends CstParser {
 
   // file = { statement } ;   (plus `junk` items, so that one bad statement does not end the parse)
   public file = this.RULE('file', () => {
-    this.MANY(() => {
+    this.MANY(this.bodies.fileMany ??= () => {
       const item = this.SUBRULE(this.topLevel);
       this.ACTION(() => {
         this.recovering = item.recoveredNode === true;
@@ -148,7 +160,7 @@ export class SgxpolParser extends CstParser {
   });
 
   private topLevel = this.RULE('topLevel', () => {
-    this.OR({
+    this.OR(this.alternatives.topLevel ??= {
       IGNORE_AMBIGUITIES: true,
       DEF: [
         { GATE: () => !this.recovering || this.atStatementStart(), ALT: () => this.SUBRULE(this.statement) },
@@ -160,14 +172,14 @@ export class SgxpolParser extends CstParser {
   /** Tokens that are not a statement: up to and including the next `;`, or up to a line that starts a statement. */
   private junk = this.RULE('junk', () => {
     this.CONSUME(AnyToken);
-    this.MANY({
+    this.MANY(this.bodies.junkMany ??= {
       GATE: () => this.LA(0).tokenType !== Semi && !this.atStatementStart(),
       DEF: () => this.CONSUME2(AnyToken),
     });
   });
 
   private statement = this.RULE('statement', () => {
-    this.OR([
+    this.OR(this.alternatives.statement ??= [
       { ALT: () => this.SUBRULE(this.policyDecl) },
       { ALT: () => this.SUBRULE(this.importDecl) },
       { ALT: () => this.SUBRULE(this.defaultDecl) },
@@ -198,7 +210,7 @@ export class SgxpolParser extends CstParser {
   private defaultDecl = this.RULE('defaultDecl', () => {
     this.CONSUME(Default);
     this.CONSUME(EffectKw);
-    this.OPTION(() => this.CONSUME(Audit));
+    this.OPTION(this.bodies.defaultDeclOption ??= () => this.CONSUME(Audit));
     this.CONSUME(Semi);
   });
 
@@ -208,7 +220,7 @@ export class SgxpolParser extends CstParser {
     this.CONSUME(Ident);
     this.CONSUME(Eq);
     this.SUBRULE(this.measItem);
-    this.MANY(() => {
+    this.MANY(this.bodies.setDeclMany ??= () => {
       this.CONSUME(Comma);
       this.SUBRULE2(this.measItem);
     });
@@ -217,7 +229,7 @@ export class SgxpolParser extends CstParser {
 
   // meas_item = STRING | IDENT ;
   private measItem = this.RULE('measItem', () => {
-    this.OR({
+    this.OR(this.alternatives.measItem ??= {
       ERR_MSG: 'a measurement string or the name of a set',
       DEF: [{ ALT: () => this.CONSUME(StringLit) }, { ALT: () => this.CONSUME(Ident) }],
     });
@@ -235,7 +247,7 @@ export class SgxpolParser extends CstParser {
   // subj_expr = subj_and { "or" subj_and } ;
   private subjExpr = this.RULE('subjExpr', () => {
     this.SUBRULE(this.subjAnd);
-    this.MANY(() => {
+    this.MANY(this.bodies.subjExprMany ??= () => {
       this.CONSUME(Or);
       this.SUBRULE2(this.subjAnd);
     });
@@ -244,7 +256,7 @@ export class SgxpolParser extends CstParser {
   // subj_and = subj_unary { "and" subj_unary } ;
   private subjAnd = this.RULE('subjAnd', () => {
     this.SUBRULE(this.subjUnary);
-    this.MANY(() => {
+    this.MANY(this.bodies.subjAndMany ??= () => {
       this.CONSUME(And);
       this.SUBRULE2(this.subjUnary);
     });
@@ -254,8 +266,8 @@ export class SgxpolParser extends CstParser {
   // The same language; a `not` chain is a loop, and each level of parentheses costs one rule
   // less stack (see MAX_NESTING in parse.ts).
   private subjUnary = this.RULE('subjUnary', () => {
-    this.MANY(() => this.CONSUME(Not));
-    this.OR({
+    this.MANY(this.bodies.subjUnaryMany ??= () => this.CONSUME(Not));
+    this.OR(this.alternatives.subjUnary ??= {
       ERR_MSG: SUBJECT_ATOM,
       DEF: [
         { ALT: () => this.SUBRULE(this.subjAtom) },
@@ -272,13 +284,13 @@ export class SgxpolParser extends CstParser {
 
   // subj_atom = subj_pred | IDENT ;   (the parenthesised alternative is in subjUnary)
   private subjAtom = this.RULE('subjAtom', () => {
-    this.OR([{ ALT: () => this.SUBRULE(this.subjPred) }, { ALT: () => this.CONSUME(Ident) }]);
+    this.OR(this.alternatives.subjAtom ??= [{ ALT: () => this.SUBRULE(this.subjPred) }, { ALT: () => this.CONSUME(Ident) }]);
   });
 
   // subj_pred = ( "exe" | "label" | "holds" ) STRING | ( "uid" | "gid" ) int_set ;
   // int_set   = INT [ ".." INT ] ;
   private subjPred = this.RULE('subjPred', () => {
-    this.OR([
+    this.OR(this.alternatives.subjPred ??= [
       {
         ALT: () => {
           this.CONSUME(GlobPredKw);
@@ -289,7 +301,7 @@ export class SgxpolParser extends CstParser {
         ALT: () => {
           this.CONSUME(IdPredKw);
           this.CONSUME(IntLit);
-          this.OPTION(() => {
+          this.OPTION(this.bodies.subjPredOption ??= () => {
             this.CONSUME(DotDot);
             this.CONSUME2(IntLit);
           });
@@ -301,19 +313,19 @@ export class SgxpolParser extends CstParser {
   // rule = effect [ "audit" ] subjects action [ "via" path ] objects [ "where" cond ] [ "because" STRING ] ";" ;
   private ruleDecl = this.RULE('ruleDecl', () => {
     this.CONSUME(EffectKw);
-    this.OPTION(() => this.CONSUME(Audit));
+    this.OPTION(this.bodies.ruleDeclOption ??= () => this.CONSUME(Audit));
     this.SUBRULE(this.subjects);
     this.CONSUME(Einit);
-    this.OPTION2(() => {
+    this.OPTION2(this.bodies.ruleDeclOption2 ??= () => {
       this.CONSUME(Via);
       this.CONSUME(PathKw);
     });
     this.SUBRULE(this.objects);
-    this.OPTION3(() => {
+    this.OPTION3(this.bodies.ruleDeclOption3 ??= () => {
       this.CONSUME(Where);
       this.SUBRULE(this.cond);
     });
-    this.OPTION4(() => {
+    this.OPTION4(this.bodies.ruleDeclOption4 ??= () => {
       this.CONSUME(Because);
       this.CONSUME(StringLit);
     });
@@ -325,12 +337,12 @@ export class SgxpolParser extends CstParser {
     this.CONSUME(Neverallow);
     this.SUBRULE(this.subjects);
     this.CONSUME(Einit);
-    this.OPTION(() => {
+    this.OPTION(this.bodies.neverallowDeclOption ??= () => {
       this.CONSUME(Via);
       this.CONSUME(PathKw);
     });
     this.SUBRULE(this.objects);
-    this.OPTION2(() => {
+    this.OPTION2(this.bodies.neverallowDeclOption2 ??= () => {
       this.CONSUME(Where);
       this.SUBRULE(this.cond);
     });
@@ -339,7 +351,7 @@ export class SgxpolParser extends CstParser {
 
   // subjects = "*" | IDENT | "{" IDENT { "," IDENT } "}" ;
   private subjects = this.RULE('subjects', () => {
-    this.OR({
+    this.OR(this.alternatives.subjects ??= {
       ERR_MSG: "'*', a subject class name or a '{…}' list of them",
       DEF: [
         { ALT: () => this.CONSUME(Star) },
@@ -348,7 +360,7 @@ export class SgxpolParser extends CstParser {
           ALT: () => {
             this.CONSUME(LBrace);
             this.CONSUME2(Ident);
-            this.MANY(() => {
+            this.MANY(this.bodies.subjectsMany ??= () => {
               this.CONSUME(Comma);
               this.CONSUME3(Ident);
             });
@@ -361,7 +373,7 @@ export class SgxpolParser extends CstParser {
 
   // objects = "*" | object | "{" object { "," object } "}" ;
   private objects = this.RULE('objects', () => {
-    this.OR({
+    this.OR(this.alternatives.objects ??= {
       ERR_MSG: "'*', 'signer', 'enclave' or a '{…}' list",
       DEF: [
         { ALT: () => this.CONSUME(Star) },
@@ -370,7 +382,7 @@ export class SgxpolParser extends CstParser {
           ALT: () => {
             this.CONSUME(LBrace);
             this.SUBRULE2(this.object);
-            this.MANY(() => {
+            this.MANY(this.bodies.objectsMany ??= () => {
               this.CONSUME(Comma);
               this.SUBRULE3(this.object);
             });
@@ -384,7 +396,7 @@ export class SgxpolParser extends CstParser {
   // object = ( "signer" | "enclave" ) ( IDENT | STRING ) ;
   private object = this.RULE('object', () => {
     this.CONSUME(SetKindKw);
-    this.OR({
+    this.OR(this.alternatives.object ??= {
       ERR_MSG: 'a signer or enclave name or a measurement string',
       DEF: [{ ALT: () => this.CONSUME(Ident) }, { ALT: () => this.CONSUME(StringLit) }],
     });
@@ -393,7 +405,7 @@ export class SgxpolParser extends CstParser {
   // cond = cond_and { "or" cond_and } ;
   private cond = this.RULE('cond', () => {
     this.SUBRULE(this.condAnd);
-    this.MANY(() => {
+    this.MANY(this.bodies.condMany ??= () => {
       this.CONSUME(Or);
       this.SUBRULE2(this.condAnd);
     });
@@ -402,7 +414,7 @@ export class SgxpolParser extends CstParser {
   // cond_and = cond_unary { "and" cond_unary } ;
   private condAnd = this.RULE('condAnd', () => {
     this.SUBRULE(this.condUnary);
-    this.MANY(() => {
+    this.MANY(this.bodies.condAndMany ??= () => {
       this.CONSUME(And);
       this.SUBRULE2(this.condUnary);
     });
@@ -410,8 +422,8 @@ export class SgxpolParser extends CstParser {
 
   // cond_unary = "not" cond_unary | cond_atom ;   parsed as   { "not" } ( cond_atom | "(" cond ")" )
   private condUnary = this.RULE('condUnary', () => {
-    this.MANY(() => this.CONSUME(Not));
-    this.OR({
+    this.MANY(this.bodies.condUnaryMany ??= () => this.CONSUME(Not));
+    this.OR(this.alternatives.condUnary ??= {
       ERR_MSG: CONDITION_ATOM,
       DEF: [
         { ALT: () => this.SUBRULE(this.condAtom) },
@@ -429,12 +441,12 @@ export class SgxpolParser extends CstParser {
   // cond_atom = ( "isvprodid" | "isvsvn" ) ( cmp INT | "in" INT ".." INT ) | attribute | object | subj_pred
   //           | "subject" IDENT | "true" | "false" ;   (the parenthesised alternative is in condUnary)
   private condAtom = this.RULE('condAtom', () => {
-    this.OR({
+    this.OR(this.alternatives.condAtom ??= {
       DEF: [
         {
           ALT: () => {
             this.CONSUME(FieldKw);
-            this.OR2({
+            this.OR2(this.alternatives.condAtomComparison ??= {
               ERR_MSG: "a comparison ('==', '!=', '<', '<=', '>' or '>=') or 'in'",
               DEF: [
                 {
