@@ -149,23 +149,33 @@ function defaultAllowWarning(span: Span, witness: unknown): Diagnostic {
  * W002 for rules written exactly like an earlier one; returns them (the analysis need not say more).
  * Rules are bucketed by a 32-bit hash of their key and compared by key only within a bucket, so
  * no key outlives its rule's turn: at 1,000,000 rules a map of the keys themselves kept ~100 MB
- * of strings alive and made every garbage collection of the check copy them. `hash` is for tests
- * (a constant one puts every rule in one bucket). @internal exported for tests
+ * of strings alive and made every garbage collection of the check copy them. A key is built only
+ * when its hash is already taken; the hash is fed its pieces (`KeyHash`). `hash`, for tests,
+ * replaces that with a function of the built key (a constant one puts every rule in one
+ * bucket). @internal exported for tests
  */
-export function syntacticDuplicates(program: Program, diagnostics: Diagnostic[], hash: (key: string) => number = stringHash): Set<Rule> {
+export function syntacticDuplicates(program: Program, diagnostics: Diagnostic[], hash?: (key: string) => number): Set<Rule> {
   const byHash = new Map<number, Rule | Rule[]>();
   const duplicates = new Set<Rule>();
+  const hasher = new KeyHash();
   for (const rule of program.rules) {
-    const key = ruleKey(rule);
-    const h = hash(key);
+    let h: number;
+    if (hash === undefined) {
+      hasher.reset();
+      writeRuleKey(rule, hasher);
+      h = hasher.hash;
+    } else h = hash(ruleKey(rule));
     const bucket = byHash.get(h);
     let earlier: Rule | undefined;
     if (bucket === undefined) byHash.set(h, rule);
-    else if (Array.isArray(bucket)) {
-      earlier = bucket.find((r) => ruleKey(r) === key);
-      if (earlier === undefined) bucket.push(rule);
-    } else if (ruleKey(bucket) === key) earlier = bucket;
-    else byHash.set(h, [bucket, rule]);
+    else {
+      const key = ruleKey(rule);
+      if (Array.isArray(bucket)) {
+        earlier = bucket.find((r) => ruleKey(r) === key);
+        if (earlier === undefined) bucket.push(rule);
+      } else if (ruleKey(bucket) === key) earlier = bucket;
+      else byHash.set(h, [bucket, rule]);
+    }
     if (earlier !== undefined) {
       duplicates.add(rule);
       diagnostics.push(
@@ -178,12 +188,38 @@ export function syntacticDuplicates(program: Program, diagnostics: Diagnostic[],
   return duplicates;
 }
 
-/** FNV-1a over a string's UTF-16 code units, as an int32. */
-function stringHash(text: string): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h;
+/** Where the pieces of a rule's key go (see `writeRuleKey`). */
+interface KeySink {
+  add(piece: string): void;
 }
+
+/** The key as a string. */
+class KeyText implements KeySink {
+  text = '';
+  add(piece: string): void {
+    this.text += piece;
+  }
+}
+
+/**
+ * FNV-1a over the key's UTF-16 code units, as an int32, fed piece by piece: the same number as
+ * hashing the whole key, without building it (at 1,000,000 rules building every key was most
+ * of the duplicate check's time and allocation).
+ */
+class KeyHash implements KeySink {
+  hash = FNV_OFFSET;
+  reset(): void {
+    this.hash = FNV_OFFSET;
+  }
+  add(piece: string): void {
+    let h = this.hash;
+    for (let i = 0; i < piece.length; i++) h = Math.imul(h ^ piece.charCodeAt(i), FNV_PRIME);
+    this.hash = h;
+  }
+}
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
 
 /**
  * A rule's content without its place: two rules with the same key are written identically
@@ -191,49 +227,95 @@ function stringHash(text: string): number {
  * runs once per rule and a generic serializer was the compiler's slowest step at 100,000 rules.
  */
 function ruleKey(rule: Rule): string {
+  const text = new KeyText();
+  writeRuleKey(rule, text);
+  return text.text;
+}
+
+function writeRuleKey(rule: Rule, out: KeySink): void {
   const d = rule.decl;
-  return `${d.effect}|${d.audit ? 1 : 0}|${rule.via}|${subjectsKey(d.subjects)}|${objectsKey(d.objects)}|${d.where === undefined ? '' : condKey(d.where)}|${d.because === undefined ? '' : JSON.stringify(d.because.value)}`;
+  out.add(d.effect);
+  out.add(d.audit ? '|1|' : '|0|');
+  out.add(rule.via);
+  out.add('|');
+  writeSubjects(d.subjects, out);
+  out.add('|');
+  writeObjects(d.objects, out);
+  out.add('|');
+  if (d.where !== undefined) writeCond(d.where, out);
+  out.add('|');
+  if (d.because !== undefined) out.add(JSON.stringify(d.because.value));
 }
 
-function subjectsKey(subjects: Subjects): string {
-  if (subjects.kind === 'any') return '*';
-  let key = subjects.braced ? '{' : '';
-  for (const name of subjects.names) key += `${name.text},`;
-  return key;
+function writeSubjects(subjects: Subjects, out: KeySink): void {
+  if (subjects.kind === 'any') return out.add('*');
+  if (subjects.braced) out.add('{');
+  for (const name of subjects.names) {
+    out.add(name.text);
+    out.add(',');
+  }
 }
 
-function objectsKey(objects: Objects): string {
-  if (objects.kind === 'any') return '*';
-  let key = objects.braced ? '{' : '';
-  for (const item of objects.items) key += `${objectKey(item)},`;
-  return key;
+function writeObjects(objects: Objects, out: KeySink): void {
+  if (objects.kind === 'any') return out.add('*');
+  if (objects.braced) out.add('{');
+  for (const item of objects.items) {
+    writeObject(item, out);
+    out.add(',');
+  }
 }
 
-function objectKey(object: ObjectRef): string {
-  return object.target.kind === 'ref' ? `${object.objKind} ${object.target.name.text}` : `${object.objKind} "${object.target.value}"`;
+function writeObject(object: ObjectRef, out: KeySink): void {
+  out.add(object.objKind);
+  if (object.target.kind === 'ref') {
+    out.add(' ');
+    out.add(object.target.name.text);
+  } else {
+    out.add(' "');
+    out.add(object.target.value);
+    out.add('"');
+  }
 }
 
-function condKey(cond: Cond): string {
+function writeCond(cond: Cond, out: KeySink): void {
   switch (cond.kind) {
     case 'or':
     case 'and':
-      return `${cond.kind}(${cond.operands.map(condKey).join(',')})`;
+      out.add(cond.kind);
+      out.add('(');
+      cond.operands.forEach((operand, i) => {
+        if (i > 0) out.add(',');
+        writeCond(operand, out);
+      });
+      return out.add(')');
     case 'not':
-      return `not(${condKey(cond.operand)})`;
+      out.add('not(');
+      writeCond(cond.operand, out);
+      return out.add(')');
     case 'cmp':
-      return `${cond.field}${cond.op}${cond.value.text}`;
+      out.add(cond.field);
+      out.add(cond.op);
+      return out.add(cond.value.text);
     case 'in':
-      return `${cond.field} in ${cond.lo.text}..${cond.hi.text}`;
+      out.add(cond.field);
+      out.add(' in ');
+      out.add(cond.lo.text);
+      out.add('..');
+      return out.add(cond.hi.text);
     case 'attr':
-      return `attr ${cond.name}`;
+      out.add('attr ');
+      return out.add(cond.name);
     case 'object':
-      return `object ${objectKey(cond.object)}`;
+      out.add('object ');
+      return writeObject(cond.object, out);
     case 'subjpred':
-      return `pred ${predKey(cond.pred)}`;
+      out.add('pred ');
+      return out.add(predKey(cond.pred));
     case 'subject':
-      return `subject ${cond.name.text}`;
+      out.add('subject ');
+      return out.add(cond.name.text);
     case 'const':
-      return String(cond.value);
+      return out.add(String(cond.value));
   }
 }
 

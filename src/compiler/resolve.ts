@@ -160,6 +160,12 @@ interface Definition {
 
 const KIND_WORDS: Record<NameKind, string> = { signer: 'a signer set', enclave: 'an enclave set', subject: 'a subject class' };
 
+/** How a wrong name's diagnostic names the part of a statement it stands in (built once, not per statement). */
+const PART_CONTEXTS = {
+  rule: { subject: 'the subject part of a rule', object: 'the object part of a rule', condition: 'the condition of a rule' },
+  neverallow: { subject: 'the subject part of a neverallow', object: 'the object part of a neverallow', condition: 'the condition of a neverallow' },
+} as const;
+
 /** Resolves a root file and everything it imports. */
 export function resolveProgram(root: RootInput, onProgress: ResolveProgress = () => {}): Resolution {
   const diagnostics: Diagnostic[] = [];
@@ -325,10 +331,10 @@ export function resolveProgram(root: RootInput, onProgress: ResolveProgress = ()
   const neverallows: Neverallow[] = [];
   for (const { statement, file } of loaded.statements) {
     if (statement.kind !== 'rule' && statement.kind !== 'neverallow') continue;
-    const context = statement.kind === 'rule' ? 'a rule' : 'a neverallow';
-    if (statement.subjects.kind === 'list') for (const name of statement.subjects.names) lookup(name, 'subject', `the subject part of ${context}`);
-    if (statement.objects.kind === 'list') for (const object of statement.objects.items) checkObject(object, `the object part of ${context}`);
-    if (statement.where) checkCond(statement.where, `the condition of ${context}`);
+    const context = PART_CONTEXTS[statement.kind];
+    if (statement.subjects.kind === 'list') for (const name of statement.subjects.names) lookup(name, 'subject', context.subject);
+    if (statement.objects.kind === 'list') for (const object of statement.objects.items) checkObject(object, context.object);
+    if (statement.where) checkCond(statement.where, context.condition);
     const id = `${file.file}:${statement.span.line}`;
     const via = statement.via?.path ?? 'any';
     if (statement.kind === 'rule') {
