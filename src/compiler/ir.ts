@@ -35,6 +35,13 @@ export interface Rule {
   via: Via;
   because: string | undefined;
   decl: RuleDecl;
+  /**
+   * For each item of `decl.objects` (none for `*`), in order: the set a name refers to (its
+   * `values` are the set's own array, shared by every rule that names it), or undefined for a
+   * literal measurement or a name that did not resolve. Bound here so that later stages do not
+   * look every rule's names up again.
+   */
+  objectSets: readonly (MeasurementSet | undefined)[];
 }
 
 export interface Neverallow {

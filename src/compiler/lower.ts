@@ -3,7 +3,7 @@
 // become postfix programs, and every rule keyed on a signer or an enclave is reached through
 // a posting list for each measurement it names.
 import type { Cond, ObjectRef, SubjExpr, SubjPred } from './ast.js';
-import type { Program } from './ir.js';
+import type { MeasurementSet, Program } from './ir.js';
 import { sortedTableDigest } from '../runtime/canonical.js';
 import { Cmp, Op, RULE_ALLOW, RULE_AUDIT, RULE_HOST, RULE_KVM, type RuleJson, type SubjectAtomJson, type TableJson } from '../runtime/table.js';
 import { ATTRIBUTE_BITS } from '../runtime/types.js';
@@ -51,12 +51,13 @@ export function lowerProgram(program: Program): TableJson {
   // ---- measurements: every value a rule can reach, sorted ----
   const all = new Set<string>();
   const collected = new Set<readonly string[]>();
-  const collectObject = (object: ObjectRef): void => {
+  /** `known`: the set resolve.ts bound a rule's object to (Rule.objectSets), when there is one. */
+  const collectObject = (object: ObjectRef, known?: MeasurementSet): void => {
     if (object.target.kind === 'literal') {
       all.add(object.target.value);
       return;
     }
-    const values = setValues(object.objKind, object.target.name.text);
+    const values = known?.values ?? setValues(object.objKind, object.target.name.text);
     if (collected.has(values)) return;
     collected.add(values);
     for (const v of values) all.add(v);
@@ -68,16 +69,16 @@ export function lowerProgram(program: Program): TableJson {
     else if (cond.kind === 'object') collectObject(cond.object);
   };
   for (const rule of program.rules) {
-    if (rule.decl.objects.kind === 'list') for (const o of rule.decl.objects.items) collectObject(o);
+    if (rule.decl.objects.kind === 'list') rule.decl.objects.items.forEach((o, k) => collectObject(o, rule.objectSets[k]));
     collectCond(rule.decl.where);
   }
   const measurements = [...all].sort();
   const measurementId = new Map(measurements.map((m, i) => [m, i]));
   // The measurement indexes of an object, ascending (a set's values are sorted, and so are the measurements).
   const idsOfSet = new Map<readonly string[], readonly number[]>();
-  const objectIds = (object: ObjectRef): readonly number[] => {
+  const objectIds = (object: ObjectRef, known?: MeasurementSet): readonly number[] => {
     if (object.target.kind === 'literal') return [measurementId.get(object.target.value)!];
-    const values = setValues(object.objKind, object.target.name.text);
+    const values = known?.values ?? setValues(object.objKind, object.target.name.text);
     let ids = idsOfSet.get(values);
     if (ids === undefined) {
       ids = values.map((v) => measurementId.get(v)!).sort((a, b) => a - b);
@@ -202,10 +203,10 @@ export function lowerProgram(program: Program): TableJson {
     rules.push([fileIndex.get(decl.span.file)!, decl.span.line, flags, subjects, cond, rule.because ?? null]);
     if (decl.objects.kind === 'any') anyRules.push(rule.index);
     else
-      for (const object of decl.objects.items) {
+      decl.objects.items.forEach((object, k) => {
         const postings = object.objKind === 'signer' ? signerPostings : enclavePostings;
-        for (const id of objectIds(object)) post(postings, id, rule.index);
-      }
+        for (const id of objectIds(object, rule.objectSets[k])) post(postings, id, rule.index);
+      });
   }
   const postingList = (postings: (number[] | undefined)[]): number[][] => {
     const out: number[][] = [];

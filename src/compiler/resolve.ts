@@ -156,6 +156,8 @@ interface Definition {
   kind: NameKind;
   name: Name;
   decl: SetDecl | SubjectDecl;
+  /** A signer or enclave set, once expanded. */
+  set?: MeasurementSet;
 }
 
 const KIND_WORDS: Record<NameKind, string> = { signer: 'a signer set', enclave: 'an enclave set', subject: 'a subject class' };
@@ -260,6 +262,7 @@ export function resolveProgram(root: RootInput, onProgress: ResolveProgress = ()
     expanding.delete(decl.name.text);
     const set: MeasurementSet = { name: decl.name.text, decl, values: [...values].sort() };
     target.set(decl.name.text, set);
+    def.set = set;
     return set.values;
   };
   for (const def of definitions.values()) if (def.kind !== 'subject') expandSet(def);
@@ -305,8 +308,9 @@ export function resolveProgram(root: RootInput, onProgress: ResolveProgress = ()
   for (const cls of subjects.values()) visitSubject(cls);
 
   // ---- rules and neverallows ----
-  const checkObject = (object: ObjectRef, context: string) => {
-    if (object.target.kind === 'ref') lookup(object.target.name, object.objKind as MeasurementKind, context);
+  const checkObject = (object: ObjectRef, context: string): MeasurementSet | undefined => {
+    if (object.target.kind === 'ref') return lookup(object.target.name, object.objKind as MeasurementKind, context)?.set;
+    return undefined;
   };
   const checkCond = (cond: Cond, context: string) => {
     switch (cond.kind) {
@@ -333,7 +337,7 @@ export function resolveProgram(root: RootInput, onProgress: ResolveProgress = ()
     if (statement.kind !== 'rule' && statement.kind !== 'neverallow') continue;
     const context = PART_CONTEXTS[statement.kind];
     if (statement.subjects.kind === 'list') for (const name of statement.subjects.names) lookup(name, 'subject', context.subject);
-    if (statement.objects.kind === 'list') for (const object of statement.objects.items) checkObject(object, context.object);
+    const objectSets = statement.objects.kind === 'list' ? statement.objects.items.map((object) => checkObject(object, context.object)) : [];
     if (statement.where) checkCond(statement.where, context.condition);
     const id = `${file.file}:${statement.span.line}`;
     const via = statement.via?.path ?? 'any';
@@ -341,7 +345,7 @@ export function resolveProgram(root: RootInput, onProgress: ResolveProgress = ()
       if (rules.length === MAX_RULES) {
         diagnostics.push(error(Codes.TOO_MANY_RULES, statement.span, `the policy has more than ${MAX_RULES.toLocaleString('en-US')} rules`));
       }
-      rules.push({ id, index: rules.length, effect: statement.effect, audit: statement.audit, via, because: statement.because?.value, decl: statement });
+      rules.push({ id, index: rules.length, effect: statement.effect, audit: statement.audit, via, because: statement.because?.value, decl: statement, objectSets });
     } else neverallows.push({ id, via, decl: statement });
   }
 
