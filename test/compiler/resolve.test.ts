@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileFile, compileSource } from '../../src/compiler/compile.js';
 import type { Diagnostic } from '../../src/compiler/diagnostics.js';
+import { resolveProgram } from '../../src/compiler/resolve.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -105,6 +106,30 @@ describe('SPEC 3.3 names', () => {
   it('expands nested sets', () => {
     const result = compileSource(`signer all = one, "${B}";\nsigner one = "${A.toUpperCase()}";\nallow * einit signer all;\n`);
     expect(result.program!.signers.get('all')!.values).toEqual([A, B]);
+  });
+});
+
+describe('binding rule objects (Rule.objectSets)', () => {
+  const C = 'c'.repeat(64);
+
+  it("binds each named object to its set, in the order of the rule's objects", () => {
+    const result = compileSource(
+      `signer all = one, "${B}";\nsigner one = "${A}";\nenclave e = "${C}";\nallow * einit { signer all, enclave "${C}", enclave e };\nallow * einit *;\n`,
+    );
+    const program = result.program!;
+    const [listed, any] = program.rules;
+    expect(listed.objectSets).toHaveLength(3);
+    expect(listed.objectSets[0]).toBe(program.signers.get('all'));
+    expect(listed.objectSets[1]).toBeUndefined();
+    expect(listed.objectSets[2]).toBe(program.enclaves.get('e'));
+    expect(any.objectSets).toEqual([]);
+  });
+
+  it('leaves a name that does not resolve unbound', () => {
+    const { program } = resolveProgram({ path: path.join(tmpdir(), 'x.sgxpol'), text: `signer s = "${A}";\nallow * einit { signer nope, enclave s, signer s };\n` });
+    const sets = program!.rules[0].objectSets;
+    expect(sets.slice(0, 2)).toEqual([undefined, undefined]);
+    expect(sets[2]).toBe(program!.signers.get('s'));
   });
 });
 
