@@ -201,6 +201,9 @@ class KeyText implements KeySink {
   }
 }
 
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
 /**
  * FNV-1a over the key's UTF-16 code units, as an int32, fed piece by piece: the same number as
  * hashing the whole key, without building it (at 1,000,000 rules building every key was most
@@ -217,9 +220,6 @@ class KeyHash implements KeySink {
     this.hash = h;
   }
 }
-
-const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 0x01000193;
 
 /**
  * A rule's content without its place: two rules with the same key are written identically
@@ -248,7 +248,10 @@ function writeRuleKey(rule: Rule, out: KeySink): void {
 }
 
 function writeSubjects(subjects: Subjects, out: KeySink): void {
-  if (subjects.kind === 'any') return out.add('*');
+  if (subjects.kind === 'any') {
+    out.add('*');
+    return;
+  }
   if (subjects.braced) out.add('{');
   for (const name of subjects.names) {
     out.add(name.text);
@@ -257,7 +260,10 @@ function writeSubjects(subjects: Subjects, out: KeySink): void {
 }
 
 function writeObjects(objects: Objects, out: KeySink): void {
-  if (objects.kind === 'any') return out.add('*');
+  if (objects.kind === 'any') {
+    out.add('*');
+    return;
+  }
   if (objects.braced) out.add('{');
   for (const item of objects.items) {
     writeObject(item, out);
@@ -287,35 +293,44 @@ function writeCond(cond: Cond, out: KeySink): void {
         if (i > 0) out.add(',');
         writeCond(operand, out);
       });
-      return out.add(')');
+      out.add(')');
+      return;
     case 'not':
       out.add('not(');
       writeCond(cond.operand, out);
-      return out.add(')');
+      out.add(')');
+      return;
     case 'cmp':
       out.add(cond.field);
       out.add(cond.op);
-      return out.add(cond.value.text);
+      out.add(cond.value.text);
+      return;
     case 'in':
       out.add(cond.field);
       out.add(' in ');
       out.add(cond.lo.text);
       out.add('..');
-      return out.add(cond.hi.text);
+      out.add(cond.hi.text);
+      return;
     case 'attr':
       out.add('attr ');
-      return out.add(cond.name);
+      out.add(cond.name);
+      return;
     case 'object':
       out.add('object ');
-      return writeObject(cond.object, out);
+      writeObject(cond.object, out);
+      return;
     case 'subjpred':
       out.add('pred ');
-      return out.add(predKey(cond.pred));
+      out.add(predKey(cond.pred));
+      return;
     case 'subject':
       out.add('subject ');
-      return out.add(cond.name.text);
+      out.add(cond.name.text);
+      return;
     case 'const':
-      return out.add(String(cond.value));
+      out.add(String(cond.value));
+      return;
   }
 }
 

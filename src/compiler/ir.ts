@@ -38,8 +38,9 @@ export interface Rule {
   /**
    * For each item of `decl.objects` (none for `*`), in order: the set a name refers to (its
    * `values` are the set's own array, shared by every rule that names it), or undefined for a
-   * literal measurement or a name that did not resolve. Bound here so that later stages do not
-   * look every rule's names up again.
+   * literal measurement or a name that did not resolve. Bound here so that lower.ts does not
+   * look every rule's names up again. (A set named inside a `where` condition, which is rare,
+   * is still looked up by name.)
    */
   objectSets: readonly (MeasurementSet | undefined)[];
 }

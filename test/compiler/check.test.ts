@@ -46,6 +46,35 @@ describe('W002 syntactic duplicates', () => {
     expect(diagnostics.map((d) => d.message.match(/rule (\S+),/)![1])).toEqual(['dup.sgxpol:3', 'dup.sgxpol:8', 'dup.sgxpol:4']);
   });
 
+  it('hashes a key piece by piece exactly as the whole key, for every kind of condition', () => {
+    // Each rule twice (the copy spaced differently), beside a near miss; the default path feeds
+    // the hash the key's pieces, and misses a duplicate if that ever hashes differently from the
+    // built key, which the FNV-1a-over-the-key path below hashes.
+    const rules = [
+      `allow audit s einit via kvm { signer "${A}", enclave "${B}" } where isvsvn in 1..4 or not debug;`,
+      `deny { s, t } einit signer "${A}" where (isvprodid != 3 and provisionkey) or signer "${B}";`,
+      `allow s einit * where exe "/opt/é/*" and uid 5..9 and subject t because "why \\"so\\"";`,
+      `allow t einit enclave "${B}" where holds "/dev/kvm" or label "l:*" or gid 7 or true or false;`,
+      `allow * einit via host signer "${A}" where enclave "${B}" and isvsvn > 2;`,
+    ];
+    const near = ['allow audit s einit via kvm { signer "' + A + '", enclave "' + B + '" } where isvsvn in 1..5 or not debug;'];
+    const source = 'subject s = exe "/s";\nsubject t = exe "/t";\n' + [...rules, ...near, ...rules.map((r) => r.replace(' einit ', '   einit  ').replace(/;$/, ' ;'))].join('\n') + '\n';
+    const fnv = (key: string) => {
+      let h = 0x811c9dc5 | 0;
+      for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+      return h;
+    };
+    const lines = (hash?: (key: string) => number) => {
+      const { program, diagnostics: compileDiagnostics } = compileSource(source, { filename: 'kinds.sgxpol' });
+      expect(compileDiagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      const diagnostics: Diagnostic[] = [];
+      return [...syntacticDuplicates(program!, diagnostics, hash)].map((rule) => rule.decl.span.line);
+    };
+    const expected = rules.map((_, i) => 3 + rules.length + near.length + i);
+    expect(lines()).toEqual(expected);
+    expect(lines(fnv)).toEqual(expected);
+  });
+
   it('names the earlier rule', () => {
     const result = compileSource(SOURCE, { filename: 'dup.sgxpol' });
     const w002 = result.diagnostics.filter((d) => d.code === 'W002' && d.message.includes('identical'));

@@ -107,29 +107,32 @@ describe('SPEC 3.3 names', () => {
     const result = compileSource(`signer all = one, "${B}";\nsigner one = "${A.toUpperCase()}";\nallow * einit signer all;\n`);
     expect(result.program!.signers.get('all')!.values).toEqual([A, B]);
   });
-});
 
-describe('binding rule objects (Rule.objectSets)', () => {
-  const C = 'c'.repeat(64);
-
-  it("binds each named object to its set, in the order of the rule's objects", () => {
+  it("binds each rule's named objects to their sets, in the order of its objects", () => {
+    const C = 'c'.repeat(64);
     const result = compileSource(
-      `signer all = one, "${B}";\nsigner one = "${A}";\nenclave e = "${C}";\nallow * einit { signer all, enclave "${C}", enclave e };\nallow * einit *;\n`,
+      `signer all = one, "${B}";\nsigner one = "${A}";\nenclave e = "${C}";\nallow * einit { signer all, enclave "${C}", enclave e, signer all };\nallow * einit *;\n`,
     );
     const program = result.program!;
     const [listed, any] = program.rules;
-    expect(listed.objectSets).toHaveLength(3);
+    expect(listed.objectSets).toHaveLength(4);
     expect(listed.objectSets[0]).toBe(program.signers.get('all'));
     expect(listed.objectSets[1]).toBeUndefined();
     expect(listed.objectSets[2]).toBe(program.enclaves.get('e'));
+    expect(listed.objectSets[3]).toBe(listed.objectSets[0]);
     expect(any.objectSets).toEqual([]);
   });
 
-  it('leaves a name that does not resolve unbound', () => {
-    const { program } = resolveProgram({ path: path.join(tmpdir(), 'x.sgxpol'), text: `signer s = "${A}";\nallow * einit { signer nope, enclave s, signer s };\n` });
+  it('leaves an unknown name or a name of the wrong kind unbound; binds a name defined twice to its first definition', () => {
+    const { program } = resolveProgram({
+      path: path.join(tmpdir(), 'x.sgxpol'),
+      text: `signer s = "${A}";\nsigner s = "${B}";\nsigner r = q;\nsigner q = r, "${B}";\nallow * einit { signer nope, enclave s, signer s, signer r };\n`,
+    });
     const sets = program!.rules[0].objectSets;
     expect(sets.slice(0, 2)).toEqual([undefined, undefined]);
     expect(sets[2]).toBe(program!.signers.get('s'));
+    expect(sets[2]!.values).toEqual([A]);
+    expect(sets[3]).toBe(program!.signers.get('r'));
   });
 });
 
