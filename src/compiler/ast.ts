@@ -2,7 +2,12 @@
 // Types only: every later stage (resolve, check, lower, the reference interpreter, the
 // formatter) reads these shapes.
 
-/** A place in a source file. Lines and columns are 1-based; offsets are 0-based UTF-16 indexes. */
+/**
+ * A place in a source file. Lines and columns are 1-based; offsets are 0-based UTF-16 indexes.
+ * The spans of a parsed tree are `SourceSpan`s (span.ts), which work out `column`, `endLine` and
+ * `endColumn` (and give `file`) when read: read a span's fields, or `JSON.stringify` it, rather
+ * than copy it with `{ ...span }`.
+ */
 export interface Span {
   file: string;
   line: number;

@@ -13,8 +13,9 @@ import type {
   StringLit as StringLitNode, SubjExpr, SubjPred, Subjects, Via,
 } from './ast.js';
 import { Codes, error, warning, type Diagnostic, type DiagnosticCode } from './diagnostics.js';
+import { SourceLines, SourceSpan } from './span.js';
 import {
-  spanBetween, tokenSpan, isWellFormedInt, Allow, Signer, Exe, Label, Uid, Host, Kvm, Isvprodid, EqEq, NotEq, Lt, LtEq, Gt, GtEq,
+  isWellFormedInt, Allow, Signer, Exe, Label, Uid, Host, Kvm, Isvprodid, EqEq, NotEq, Lt, LtEq, Gt, GtEq,
   UnterminatedString,
 } from './lexer.js';
 
@@ -91,6 +92,7 @@ export function measurementProblem(value: string): string | undefined {
 }
 
 function join(a: Span, b: Span): Span {
+  if (a instanceof SourceSpan && b instanceof SourceSpan) return a.to(b);
   return { file: a.file, line: a.line, column: a.column, offset: a.offset, endLine: b.endLine, endColumn: b.endColumn, endOffset: b.endOffset };
 }
 
@@ -113,7 +115,12 @@ export class AstBuilder {
   /** How many INTs were malformed or out of range so far (an empty-range check needs two good bounds). */
   private badInts = 0;
 
-  constructor(private readonly file: string) {}
+  /** The file's name and text, which the tree's spans (span.ts) work their columns out from. */
+  private readonly lines: SourceLines;
+
+  constructor(file: string, text: string) {
+    this.lines = new SourceLines(file, text);
+  }
 
   /**
    * The AST of one `statement` CST node. `parsed` is false when its CST is incomplete (the
@@ -208,12 +215,12 @@ export class AstBuilder {
   }
 
   private span(t: IToken): Span {
-    return tokenSpan(t, this.file);
+    return new SourceSpan(this.lines, t.startLine as number, t.startOffset, (t.endOffset as number) + 1);
   }
 
   /** From the start of `first` to the end of `last` (one allocation: this runs for most nodes). */
   private spanOf(first: IToken, last: IToken): Span {
-    return spanBetween(first, last, this.file);
+    return new SourceSpan(this.lines, first.startLine as number, first.startOffset, (last.endOffset as number) + 1);
   }
 
   // ---- values -------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ function parseOrThrow(text: string, file: string, pieceChars: number): ParseResu
  * statements. Exported for tests.
  */
 export function parseInPieces(text: string, file: string, pieceChars: number): ParseResult | undefined {
-  const builder = new AstBuilder(file);
+  const builder = new AstBuilder(file, text);
   const statements: Statement[] = [];
   const comments: Comment[] = [];
 
@@ -171,7 +171,7 @@ function parseWhole(text: string, file: string): ParseResult {
     }
   }
 
-  const builder = new AstBuilder(file);
+  const builder = new AstBuilder(file, text);
   const statements: Statement[] = [];
   const syntax: Diagnostic[] = [];
   // Junk right after a failed statement is the rest of that statement: already reported.

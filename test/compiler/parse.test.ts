@@ -395,7 +395,9 @@ describe('error recovery: one diagnostic per mistake, later statements still par
 describe('SPEC 4 spans: rule ids come from the first token', () => {
   it('a statement spans from its first token to its ;', () => {
     const s = parseSource('\n\n  allow a einit *  ;  # x\n', 'lib/x.sgxpol').file.statements[0];
-    expect(s.span).toEqual({ file: 'lib/x.sgxpol', line: 3, column: 3, offset: 4, endLine: 3, endColumn: 21, endOffset: 22 });
+    const { file, line, column, offset, endLine, endColumn, endOffset } = s.span;
+    expect({ file, line, column, offset, endLine, endColumn, endOffset }).toEqual({ file: 'lib/x.sgxpol', line: 3, column: 3, offset: 4, endLine: 3, endColumn: 21, endOffset: 22 });
+    expect(JSON.parse(JSON.stringify(s.span))).toEqual({ file, line, column, offset, endLine, endColumn, endOffset });
   });
 
   it('a multi-line statement starts on the line of its first token', () => {
