@@ -9,6 +9,7 @@ import {
   Ident, LParen, Not, RParen, Semi,
 } from './lexer.js';
 import { parser } from './parser.js';
+import { lastAtOrBefore } from './span.js';
 
 /** SPEC 10: a source file over 16 MiB is refused before lexing. */
 export const MAX_SOURCE_BYTES = 16 * 1024 * 1024;
@@ -166,7 +167,7 @@ function parseWhole(text: string, file: string): ParseResult {
     const starts = items.map((_, i) => startOf(i));
     for (const e of syntaxErrors) {
       const anchor = errorAnchor(e);
-      const index = anchor === undefined ? items.length - 1 : itemAt(starts, anchor.startOffset);
+      const index = anchor === undefined ? items.length - 1 : lastAtOrBefore(starts, anchor.startOffset);
       if (!errorOfItem.has(index)) errorOfItem.set(index, e);
     }
   }
@@ -244,18 +245,6 @@ function firstToken(node: CstNode): IToken | undefined {
     current = next;
   }
   return 'children' in current ? undefined : current;
-}
-
-/** Index of the item whose range holds `offset` (`starts` ascending). */
-function itemAt(starts: number[], offset: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid] <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 /** Whether some offset in `sorted` lies in [from, to). */

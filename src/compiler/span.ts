@@ -24,15 +24,7 @@ export class SourceLines {
 
   /** The 1-based line holding offset `offset`. */
   lineOf(offset: number): number {
-    const starts = this.lineStarts();
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo + 1;
+    return lastAtOrBefore(this.lineStarts(), offset) + 1;
   }
 
   private lineStarts(): Int32Array {
@@ -96,4 +88,16 @@ export class SourceSpan implements Span {
   [Symbol.for('nodejs.util.inspect.custom')](): Span {
     return this.toJSON();
   }
+}
+
+/** The index of the last of `starts` (ascending) that is at most `offset`, or 0 when none is. */
+export function lastAtOrBefore(starts: ArrayLike<number>, offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
