@@ -103,7 +103,7 @@ export class SgxpolParser extends CstParser {
   /**
    * chevrotain runs a rule's body on every invocation, so an `OR`'s alternatives or a `MANY` /
    * `OPTION` body written inline would be built anew each time: an object and a closure per
-   * alternative, for every statement (about a fifth of all the compiler allocated at 100,000
+   * alternative, for every statement (over a quarter of all the compiler allocated at 100,000
    * rules, and so of its young-generation collections). Each is built on first use and kept
    * here, under its rule's name. They refer to nothing but `this`.
    */
