@@ -13,6 +13,7 @@ import type {
   StringLit as StringLitNode, SubjExpr, SubjPred, Subjects, Via,
 } from './ast.js';
 import { Codes, error, warning, type Diagnostic, type DiagnosticCode } from './diagnostics.js';
+import { codePointLength } from '../runtime/text.js';
 import { SourceLines, SourceSpan } from './span.js';
 import {
   isWellFormedInt, Allow, Signer, Exe, Label, Uid, Host, Kvm, Isvprodid, EqEq, NotEq, Lt, LtEq, Gt, GtEq,
@@ -54,19 +55,6 @@ function isEscapedAt(text: string, index: number): boolean {
   let count = 0;
   for (let i = index - 1; i >= 0 && text[i] === '\\'; i--) count++;
   return count % 2 === 1;
-}
-
-function codePointLength(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) i++;
-    }
-    n++;
-  }
-  return n;
 }
 
 function clip(text: string, max = 30): string {

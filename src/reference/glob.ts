@@ -1,10 +1,13 @@
 // The reference glob matcher (SPEC 3.4), for tests only. Obvious over fast: it reads the pattern
 // text directly and tries every way a star can end, remembering (pattern position, subject
 // position) pairs already answered so the search stays polynomial. Recursion depth is at most
-// the number of pattern characters.
+// the number of pattern characters. A character is a code point: both strings are read as the
+// arrays of characters their iterators yield (a surrogate pair is one element).
 import type { GlobMode } from '../runtime/glob.js';
 
-export function referenceGlobMatch(pattern: string, mode: GlobMode, subject: string): boolean {
+export function referenceGlobMatch(patternText: string, mode: GlobMode, subjectText: string): boolean {
+  const pattern = Array.from(patternText);
+  const subject = Array.from(subjectText);
   const p = pattern.length;
   const n = subject.length;
   // memo[pi * (n + 1) + si]: 0 unknown, 1 match, 2 no match

@@ -8,14 +8,15 @@
 // exe mode:   `*` = any run of characters except `/`; `**` = any run of characters;
 //             `?` = one character except `/`. A run of three or more stars is the same as `**`.
 // label mode: `*`, `**` (any run of stars) = any run of characters; `?` = one character.
-// The whole subject must match. "Character" means one UTF-16 code unit of the JS string: a
-// character outside the BMP is two characters to `?`. Paths and labels in practice are ASCII
-// or UTF-8 decoded by the hook; matching code units keeps the semantics byte-like and exact.
+// The whole subject must match. "Character" means one Unicode code point (text.ts): a character
+// outside the BMP is one character to `?`, as it is to the length limits.
 //
 // How: the glob compiles to a token list, and a subject is run through the token list's NFA as a
 // bitset of states (shift-and, one bit per token boundary), so the cost is O(n * ceil(m / 32))
 // for n subject characters and m tokens, with no backtracking. Common shapes (a literal, a
 // literal prefix and/or suffix around one "any run") take a string-compare fast path.
+
+import { hasLoneSurrogate } from './text.js';
 
 export type GlobMode = 'exe' | 'label';
 
@@ -27,15 +28,15 @@ export interface GlobMatcher {
 
 /** Kinds of glob token (the compiler's analysis builds automata from the same tokens). */
 export const Tok = {
-  /** One literal code unit. */
+  /** One literal character. */
   Literal: 0,
-  /** One code unit other than `/` (exe `?`). */
+  /** One character other than `/` (exe `?`). */
   OneNoSlash: 1,
-  /** One code unit (label `?`). */
+  /** One character (label `?`). */
   One: 2,
-  /** Any run of code units without `/` (exe `*`). */
+  /** Any run of characters without `/` (exe `*`). */
   RunNoSlash: 3,
-  /** Any run of code units (exe `**`, label `*`). */
+  /** Any run of characters (exe `**`, label `*`). */
   Run: 4,
 } as const;
 export type Tok = (typeof Tok)[keyof typeof Tok];
@@ -45,29 +46,29 @@ const BACKSLASH = 0x5c;
 const STAR = 0x2a;
 const QUESTION = 0x3f;
 
-/** Parallel arrays: kind of each token, and its code unit for literals (else -1). */
+/** Parallel arrays: kind of each token, and its code point for literals (else -1). */
 export interface GlobTokens {
   kinds: Tok[];
-  units: number[];
+  points: number[];
 }
 
 /** A glob's tokens (SPEC 3.4 syntax): escapes resolved, each run of stars one token. */
 export function tokenizeGlob(pattern: string, mode: GlobMode): GlobTokens {
   const kinds: Tok[] = [];
-  const units: number[] = [];
+  const points: number[] = [];
   const n = pattern.length;
   let i = 0;
   while (i < n) {
-    const c = pattern.charCodeAt(i);
+    const c = pattern.codePointAt(i)!;
     if (c === BACKSLASH) {
       const next = i + 1 < n ? pattern.charCodeAt(i + 1) : -1;
       if (next === STAR || next === QUESTION || next === BACKSLASH) {
         kinds.push(Tok.Literal);
-        units.push(next);
+        points.push(next);
         i += 2;
       } else {
         kinds.push(Tok.Literal);
-        units.push(BACKSLASH);
+        points.push(BACKSLASH);
         i += 1;
       }
     } else if (c === STAR) {
@@ -77,24 +78,24 @@ export function tokenizeGlob(pattern: string, mode: GlobMode): GlobTokens {
       // A star run is always followed by a non-star token or the end, so two run tokens are
       // never adjacent; the NFA's one-step epsilon closure below relies on that.
       kinds.push(run);
-      units.push(-1);
+      points.push(-1);
       i = j;
     } else if (c === QUESTION) {
       kinds.push(mode === 'exe' ? Tok.OneNoSlash : Tok.One);
-      units.push(-1);
+      points.push(-1);
       i += 1;
     } else {
       kinds.push(Tok.Literal);
-      units.push(c);
-      i += 1;
+      points.push(c);
+      i += c > 0xffff ? 2 : 1;
     }
   }
-  return { kinds, units };
+  return { kinds, points };
 }
 
 function literalOf(tokens: GlobTokens, from: number, to: number): string {
   let s = '';
-  for (let i = from; i < to; i++) s += String.fromCharCode(tokens.units[i]);
+  for (let i = from; i < to; i++) s += String.fromCodePoint(tokens.points[i]);
   return s;
 }
 
@@ -120,13 +121,17 @@ export function globLiteralValue(pattern: string): string {
 
 export function compileGlob(pattern: string, mode: GlobMode): GlobMatcher {
   const tokens = tokenizeGlob(pattern, mode);
-  const matches = fastPath(tokens) ?? nfaMatcher(tokens);
+  // A lone surrogate in the pattern could meet its other half in a subject, where the two are
+  // one character and must not match it; only the general matcher reads characters as such.
+  const matches = (hasLoneSurrogate(pattern) ? undefined : fastPath(tokens)) ?? nfaMatcher(tokens);
   return { pattern, mode, matches };
 }
 
 /**
  * Shapes whose meaning is a plain string comparison: LIT, LIT** , **LIT, LIT**LIT, LIT* (exe).
- * Returns undefined for anything else.
+ * Returns undefined for anything else. Comparing UTF-16 units is comparing characters here: a
+ * literal without lone surrogates begins and ends on whole characters, so where it matches in
+ * a subject, the subject's characters there are the literal's.
  */
 function fastPath(tokens: GlobTokens): ((subject: string) => boolean) | undefined {
   const { kinds } = tokens;
@@ -163,29 +168,29 @@ function fastPath(tokens: GlobTokens): ((subject: string) => boolean) | undefine
  * accept c, and runs all run tokens (the second step: a run may match nothing).
  */
 function nfaMatcher(tokens: GlobTokens): (subject: string) => boolean {
-  const { kinds, units } = tokens;
+  const { kinds, points } = tokens;
   const m = kinds.length;
 
   // Character classes: 0 = any character that no literal names and that is not `/`;
-  // 1 = `/`; then one class per distinct literal code unit (other than `/`).
+  // 1 = `/`; then one class per distinct literal character (other than `/`).
   const asciiClass = new Int32Array(128);
   asciiClass[SLASH] = 1;
   const otherClass = new Map<number, number>();
-  const classUnit: number[] = [-1, SLASH];
+  const classPoint: number[] = [-1, SLASH];
   for (let i = 0; i < m; i++) {
-    const u = units[i];
+    const u = points[i];
     if (kinds[i] !== Tok.Literal || u === SLASH) continue;
     if (u < 128) {
       if (asciiClass[u] === 0) {
-        asciiClass[u] = classUnit.length;
-        classUnit.push(u);
+        asciiClass[u] = classPoint.length;
+        classPoint.push(u);
       }
     } else if (!otherClass.has(u)) {
-      otherClass.set(u, classUnit.length);
-      classUnit.push(u);
+      otherClass.set(u, classPoint.length);
+      classPoint.push(u);
     }
   }
-  const classCount = classUnit.length;
+  const classCount = classPoint.length;
 
   const words = (m >>> 5) + 1; // bits 0..m
   const advance = new Int32Array(classCount * words);
@@ -200,7 +205,7 @@ function nfaMatcher(tokens: GlobTokens): (subject: string) => boolean {
       const isSlash = k === 1;
       switch (kind) {
         case Tok.Literal:
-          if (units[i] === classUnit[k]) advance[k * words + w] |= bit;
+          if (points[i] === classPoint[k]) advance[k * words + w] |= bit;
           break;
         case Tok.OneNoSlash:
           if (!isSlash) advance[k * words + w] |= bit;
@@ -220,7 +225,8 @@ function nfaMatcher(tokens: GlobTokens): (subject: string) => boolean {
   const finalWord = m >>> 5;
   const finalBit = 1 << (m & 31);
 
-  // Minimum subject length: one character per one-character token.
+  // Minimum subject length: one character per one-character token (and a character is at least
+  // one UTF-16 unit, so a subject with fewer units has fewer characters).
   let minLength = 0;
   for (const k of kinds) if (k !== Tok.Run && k !== Tok.RunNoSlash) minLength++;
 
@@ -232,7 +238,9 @@ function nfaMatcher(tokens: GlobTokens): (subject: string) => boolean {
       if (n < minLength) return false;
       let states = start;
       for (let i = 0; i < n && states !== 0; i++) {
-        const k = classOf(subject.charCodeAt(i));
+        const c = subject.codePointAt(i)!;
+        if (c > 0xffff) i++;
+        const k = classOf(c);
         let next = ((states & advance[k]) << 1) | (states & stay[k === 1 ? 1 : 0]);
         next |= (next & runMask) << 1;
         states = next;
@@ -252,7 +260,9 @@ function nfaMatcher(tokens: GlobTokens): (subject: string) => boolean {
       let s0 = start0;
       let s1 = 0;
       for (let i = 0; i < n; i++) {
-        const k = classOf(subject.charCodeAt(i));
+        const c = subject.codePointAt(i)!;
+        if (c > 0xffff) i++;
+        const k = classOf(c);
         const stayBase = k === 1 ? 2 : 0;
         const moved0 = s0 & advance[2 * k];
         const moved1 = s1 & advance[2 * k + 1];
@@ -281,7 +291,9 @@ function nfaMatcher(tokens: GlobTokens): (subject: string) => boolean {
     let from = 0;
     let to = words;
     for (let i = 0; i < n; i++) {
-      const k = classOf(subject.charCodeAt(i));
+      const c = subject.codePointAt(i)!;
+      if (c > 0xffff) i++;
+      const k = classOf(c);
       const base = k * words;
       const stayBase = k === 1 ? words : 0;
       let carry = 0; // the bit shifted out of the previous word by the character step

@@ -20,6 +20,7 @@
 //   object and its field names, `action`, `via`, presence of `subject` and `enclave`, then the
 //   subject's fields, then the enclave's.
 import { parseSigstruct, SIGSTRUCT_SIZE } from './sigstruct.js';
+import { codePointLength, longerThan } from './text.js';
 import {
   ATTRIBUTE_BITS,
   type NormalizedEnclave,
@@ -277,8 +278,8 @@ function validFieldsInto(fields: SubjectFields, out: NormalizedSubject): string 
     if (typeof label !== 'string') {
       return `subject.label must be a string (found ${describe(label)})`;
     }
-    if (label.length > MAX_REQUEST_STRING) {
-      return `subject.label is longer than ${MAX_REQUEST_STRING} characters (${label.length})`;
+    if (longerThan(label, MAX_REQUEST_STRING)) {
+      return `subject.label is longer than ${MAX_REQUEST_STRING} characters (${codePointLength(label)})`;
     }
   }
 
@@ -311,8 +312,8 @@ const DOT = 0x2e;
 function pathFieldProblem(field: string, value: unknown): string | undefined {
   if (value === undefined) return `${field} is missing`;
   if (typeof value !== 'string') return `${field} must be a string (found ${describe(value)})`;
-  if (value.length > MAX_REQUEST_STRING) {
-    return `${field} is longer than ${MAX_REQUEST_STRING} characters (${value.length})`;
+  if (longerThan(value, MAX_REQUEST_STRING)) {
+    return `${field} is longer than ${MAX_REQUEST_STRING} characters (${codePointLength(value)})`;
   }
   const flaw = canonicalPathFlaw(value);
   if (flaw === undefined) return undefined;
@@ -609,9 +610,9 @@ function sigstructEnclave(value: unknown): EnclaveCheck {
   if (typeof value !== 'string') {
     return invalid(`enclave.sigstruct must be a base64 string (found ${describe(value)})`);
   }
-  if (value.length > MAX_REQUEST_STRING) {
+  if (longerThan(value, MAX_REQUEST_STRING)) {
     return invalid(
-      `enclave.sigstruct is longer than ${MAX_REQUEST_STRING} characters (${value.length}); ` +
+      `enclave.sigstruct is longer than ${MAX_REQUEST_STRING} characters (${codePointLength(value)}); ` +
         'a SIGSTRUCT is 2412 in base64',
     );
   }

@@ -27,7 +27,7 @@ function expectWitnessesReal(globs: string[], mode: 'exe' | 'label'): Set<string
     const matched = globs.map((g, j) => (referenceGlobMatch(g, mode, witness) ? j : -1)).filter((j) => j >= 0);
     expect(matched, `${mode} witness ${JSON.stringify(witness)} for ${JSON.stringify(globs)}`).toEqual([...vector]);
     if (mode === 'exe') expect(canonicalPathFlaw(witness), witness).toBeUndefined();
-    expect(witness.length).toBeLessThanOrEqual(4096);
+    expect(Array.from(witness).length).toBeLessThanOrEqual(4096);
     keys.add([...vector].join(','));
   });
   expect(keys.size, 'regions are distinct').toBe(regions.vectors.length);
@@ -98,5 +98,24 @@ describe('SPEC 3.4: which glob combinations a string can have', () => {
     expect(keys(['/?', '/.'])).not.toContain('0,1');
     expect(keys(['**'])).toEqual(['0']); // every path: there is no region of paths it misses
     expect(keys(['/*', '/*/**'])).not.toContain(''); // together they cover every path
+  });
+
+  it('counts characters as code points: `?` takes a character outside the BMP whole', () => {
+    const keys = (globs: string[], mode: 'exe' | 'label') => {
+      expectWitnessesReal(globs, mode);
+      return regionsOf(globs, mode).vectors.map((v) => [...v].join(','));
+    };
+    const exe = keys(['/a/?', '/a/😀', '/a/??'], 'exe');
+    expect(exe).toContain('0,1'); // "/a/😀" is one character
+    expect(exe).not.toContain('1,2');
+    expect(exe).toContain('2');
+    const label = keys(['😀*', '\ud83d*', '?'], 'label');
+    expect(label).toContain('0,2'); // "😀"
+    expect(label).toContain('1,2'); // a lone "\ud83d"
+    expect(label).not.toContain('0,1'); // the lone surrogate is never half of the pair
+    // 4096 characters outside the BMP are 8192 UTF-16 units, and still within the limit.
+    const long = (glob: string) => regionsOf([glob], 'exe').vectors.map((v) => [...v].join(','));
+    expect(long('/' + '😀'.repeat(4095))).toContain('0');
+    expect(long('/' + '😀'.repeat(4096))).not.toContain('0');
   });
 });

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileSource } from '../../src/compiler/compile.js';
 import { tableDigest } from '../../src/runtime/canonical.js';
+import { referenceDecide } from '../../src/reference/interpreter.js';
 import { Evaluator } from '../../src/runtime/evaluator.js';
 import type { TableJson } from '../../src/runtime/table.js';
 import { arbPolicy, arbRequests } from '../support/generators.js';
@@ -85,6 +86,31 @@ describe('SPEC 5 decisions', () => {
     }
     const hostile = { get subject() { throw new Error('boom'); }, enclave: {} };
     expect(evaluator.decide(hostile)).toMatchObject({ decision: 'deny', rule: null });
+  });
+});
+
+describe('SPEC 3.4 characters in a compiled table', () => {
+  it('`?` matches one character outside the BMP, as the reference interpreter says', () => {
+    const source = `
+signer intel = "${A}";
+allow * einit signer intel where exe "/opt/?/run" and label "?:*";
+`;
+    const compiled = compileSource(source, { filename: 'host.sgxpol' });
+    if (!compiled.ok) throw new Error(JSON.stringify(compiled.diagnostics));
+    const evaluator = Evaluator.fromTable(compiled.table!);
+    const cases: [string, string, 'allow' | 'deny'][] = [
+      ['/opt/😀/run', '🐧:x', 'allow'],
+      ['/opt/é/run', 'a:', 'allow'],
+      ['/opt/😀😀/run', '🐧:x', 'deny'],
+      ['/opt/\ud800/run', '\udc00:x', 'allow'],
+      ['/opt/😀/run', '🐧🐧:x', 'deny'],
+    ];
+    for (const [exe, label, expected] of cases) {
+      const req = request({ exe: JSON.parse(`"${exe}"`), uid: 1, gid: 1, label: JSON.parse(`"${label}"`) });
+      expect(evaluator.decide(req).decision, `${exe} ${label}`).toBe(expected);
+      expect(evaluator.decide({ ...req, subject: evaluator.resolveSubject(req.subject) }).decision).toBe(expected);
+      expect(referenceDecide(compiled.program!, req).decision, `reference: ${exe} ${label}`).toBe(expected);
+    }
   });
 });
 

@@ -99,12 +99,37 @@ describe('SPEC 3.4: exe globs', () => {
     expectMatch('exe', '/bin/\\a*', '/bin/\\abc', true);
   });
 
-  it('characters are UTF-16 code units', () => {
+  it('a character is a code point: `?` takes a whole character outside the BMP', () => {
     expectMatch('exe', '/bin/?', '/bin/é', true);
-    expectMatch('exe', '/bin/?', '/bin/😀', false); // two code units
-    expectMatch('exe', '/bin/??', '/bin/😀', true);
+    expectMatch('exe', '/bin/?', '/bin/😀', true); // one character, two UTF-16 units
+    expectMatch('exe', '/bin/??', '/bin/😀', false);
+    expectMatch('exe', '/bin/??', '/bin/😀😀', true);
+    expectMatch('exe', '/bin/?x', '/bin/😀x', true);
+    expectMatch('label', '?:?', '😀:🐧', true);
+    expectMatch('label', '???', '😀:🐧', true);
+    expectMatch('label', '????', '😀:🐧', false);
     expectMatch('exe', '/bin/😀*', '/bin/😀x', true);
+    expectMatch('exe', '/bin/*😀', '/bin/x😀', true);
+    expectMatch('exe', '/bin/**?', '/bin/a/😀', true);
     expectMatch('exe', '/bin/é', '/bin/é', true);
+  });
+
+  it('a lone surrogate is one character, and never half of a pair', () => {
+    // A subject may carry one (a JS string, or a JSON `\ud800` escape).
+    expectMatch('exe', '/bin/?', '/bin/\ud800', true);
+    expectMatch('exe', '/bin/?', '/bin/\udc00', true);
+    expectMatch('exe', '/bin/??', '/bin/\udc00\ud800', true); // low then high: two lone ones
+    expectMatch('exe', '/bin/?', '/bin/\udc00\ud800', false);
+    // A pattern (from a hand-made table, or the API) may carry one too: it is a literal that
+    // matches only the lone surrogate, not the same unit inside a pair. The fast path's shapes
+    // (LIT**, **LIT, LIT*) are the ones this could trip.
+    expectMatch('label', '\ud83d*', '\ud83dx', true);
+    expectMatch('label', '\ud83d*', '😀', false);
+    expectMatch('label', '*\ude00', 'x\ude00', true);
+    expectMatch('label', '*\ude00', '😀', false);
+    expectMatch('exe', '/\ud83d*', '/😀', false);
+    expectMatch('exe', '/\ud83d**', '/😀/a', false);
+    expectMatch('exe', '/\ud83d', '/\ud83d', true);
   });
 });
 
@@ -159,10 +184,10 @@ describe('literal globs', () => {
 // Patterns and subjects from a small alphabet, so that matches are frequent and every
 // metacharacter and escape meets every other.
 const patternArbitrary = fc
-  .array(fc.constantFrom('a', 'b', '/', '*', '**', '***', '?', '\\', '\\*', '\\?', '\\\\', 'é'), { maxLength: 12 })
+  .array(fc.constantFrom('a', 'b', '/', '*', '**', '***', '?', '\\', '\\*', '\\?', '\\\\', 'é', '😀', '\ud83d', '\ude00'), { maxLength: 12 })
   .map((parts) => parts.join(''));
 const subjectArbitrary = fc
-  .array(fc.constantFrom('a', 'b', '/', '\\', '*', '?', 'é'), { maxLength: 14 })
+  .array(fc.constantFrom('a', 'b', '/', '\\', '*', '?', 'é', '😀', '\ud83d', '\ude00'), { maxLength: 14 })
   .map((parts) => parts.join(''));
 
 describe('SPEC 3.4: compileGlob agrees with the reference matcher', () => {

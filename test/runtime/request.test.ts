@@ -169,6 +169,13 @@ describe('SPEC 2: a valid request', () => {
     expect(normalizeRequest(withChange((r) => (r.subject.holds = [exe]))).ok).toBe(true);
   });
 
+  it('counts characters, not UTF-16 units: 4096 characters outside the BMP are within the limit', () => {
+    const emoji = '😀'.repeat(4095); // 8190 UTF-16 units
+    expect(normalizeRequest(withChange((r) => (r.subject.exe = '/' + emoji))).ok).toBe(true);
+    expect(normalizeRequest(withChange((r) => (r.subject.label = emoji + '😀'))).ok).toBe(true);
+    expect(normalizeRequest(withChange((r) => (r.subject.holds = ['/' + emoji]))).ok).toBe(true);
+  });
+
   it('treats an optional field given as undefined as absent', () => {
     const result = normalizeRequest(
       withChange((r) => {
@@ -279,6 +286,8 @@ describe('SPEC 2: invalid requests', () => {
     expectInvalid(withChange((r) => (r.subject.exe = long)), 'subject.exe is longer than 4096 characters (4097)');
     expectInvalid(withChange((r) => (r.subject.label = 'x'.repeat(4097))), 'subject.label is longer than 4096 characters (4097)');
     expectInvalid(withChange((r) => (r.subject.holds = ['/dev/kvm', long])), 'subject.holds[1] is longer than 4096 characters (4097)');
+    expectInvalid(withChange((r) => (r.subject.label = '😀'.repeat(4097))), 'subject.label is longer than 4096 characters (4097)');
+    expectInvalid(withChange((r) => (r.subject.exe = '/' + '😀'.repeat(4096))), 'subject.exe is longer than 4096 characters (4097)');
   });
 
   it('a huge string is refused quickly, and the reason stays short', () => {

@@ -36,11 +36,11 @@ const enum Path {
   Dead,
 }
 
-function pathStep(state: Path, unit: number): Path {
-  if (state === Path.Dead || unit === NUL) return Path.Dead;
-  if (state === Path.Start) return unit === SLASH ? Path.SegmentStart : Path.Dead;
-  if (unit === SLASH) return state === Path.InSegment ? Path.SegmentStart : Path.Dead;
-  if (unit === DOT) {
+function pathStep(state: Path, point: number): Path {
+  if (state === Path.Dead || point === NUL) return Path.Dead;
+  if (state === Path.Start) return point === SLASH ? Path.SegmentStart : Path.Dead;
+  if (point === SLASH) return state === Path.InSegment ? Path.SegmentStart : Path.Dead;
+  if (point === DOT) {
     if (state === Path.SegmentStart) return Path.Dot;
     if (state === Path.Dot) return Path.DotDot;
     return Path.InSegment;
@@ -175,38 +175,38 @@ function* overlapGroups(tokens: GlobTokens[], run: (members: number[], stopWhen?
 
 /** The literal text before the first wildcard (or after the last one, when `fromEnd`). */
 function literalEnd(t: GlobTokens, fromEnd: boolean): string {
-  const units: number[] = [];
+  const points: number[] = [];
   const n = t.kinds.length;
   for (let k = 0; k < n; k++) {
     const i = fromEnd ? n - 1 - k : k;
     if (t.kinds[i] !== Tok.Literal) break;
-    units.push(t.units[i]);
+    points.push(t.points[i]);
   }
-  if (fromEnd) units.reverse();
-  return String.fromCharCode(...units.slice(0, 4096));
+  if (fromEnd) points.reverse();
+  return String.fromCodePoint(...points.slice(0, 4096));
 }
 
 /**
- * Character classes: each literal unit of the globs is its own class; in exe mode `/`, `.` and
- * NUL are classes too (the path automaton tells them apart); everything else is one class, the
- * last, represented by a character no glob names.
+ * Character classes: each literal character (code point) of the globs is its own class; in exe
+ * mode `/`, `.` and NUL are classes too (the path automaton tells them apart); everything else is
+ * one class, the last, represented by a character no glob names.
  */
 function classesOf(tokens: GlobTokens[], mode: GlobMode): number[] {
-  const literalUnits = new Set<number>();
-  for (const t of tokens) for (let i = 0; i < t.kinds.length; i++) if (t.kinds[i] === Tok.Literal) literalUnits.add(t.units[i]);
-  if (mode === 'exe') for (const u of [SLASH, DOT, NUL]) literalUnits.add(u);
-  const classUnits = [...literalUnits].sort((a, b) => a - b);
+  const literalPoints = new Set<number>();
+  for (const t of tokens) for (let i = 0; i < t.kinds.length; i++) if (t.kinds[i] === Tok.Literal) literalPoints.add(t.points[i]);
+  if (mode === 'exe') for (const u of [SLASH, DOT, NUL]) literalPoints.add(u);
+  const classPoints = [...literalPoints].sort((a, b) => a - b);
   let other = -1;
   for (const ch of PREFERRED) {
     const u = ch.charCodeAt(0);
-    if (!literalUnits.has(u)) {
+    if (!literalPoints.has(u)) {
       other = u;
       break;
     }
   }
-  for (let u = 0x100; other === -1; u++) if (!literalUnits.has(u) && (u < 0xd800 || u > 0xdfff)) other = u;
-  classUnits.push(other);
-  return classUnits;
+  for (let u = 0x100; other === -1; u++) if (!literalPoints.has(u) && (u < 0xd800 || u > 0xdfff)) other = u;
+  classPoints.push(other);
+  return classPoints;
 }
 
 /**
@@ -218,13 +218,13 @@ function classesOf(tokens: GlobTokens[], mode: GlobMode): number[] {
 function explore(
   dfas: GlobDfa[],
   mode: GlobMode,
-  classUnits: number[],
+  classPoints: number[],
   maxStates: number,
   stopWhen?: (accepted: number[]) => boolean,
 ): { regions: GlobRegions; states: number } | string {
-  const classCount = classUnits.length;
+  const classCount = classPoints.length;
   const otherClass = classCount - 1;
-  const alwaysTried = mode === 'exe' ? [SLASH, DOT, NUL].map((u) => classUnits.indexOf(u)) : [];
+  const alwaysTried = mode === 'exe' ? [SLASH, DOT, NUL].map((u) => classPoints.indexOf(u)) : [];
 
   // A product state lists only the globs that can still match, as (glob, DFA state) pairs in
   // glob order, after the path automaton's state: [path, g, s, g, s, …]. Near the root of many
@@ -232,7 +232,7 @@ function explore(
   // short where there are many of them.
   const states: Int32Array[] = [];
   const parents: number[] = [];
-  const units: number[] = [];
+  const points: number[] = [];
   const depths: number[] = [];
   const index = new Map<string, number>();
   // One character per number when every glob index and DFA state fits 16 bits, else two.
@@ -244,14 +244,14 @@ function explore(
     return key;
   };
   /** Adds a state unless known; false when that would pass `maxStates`. */
-  const add = (tuple: Int32Array, parent: number, unit: number, depth: number): boolean => {
+  const add = (tuple: Int32Array, parent: number, point: number, depth: number): boolean => {
     const key = keyOf(tuple);
     if (index.has(key)) return true;
     if (states.length >= maxStates) return false;
     index.set(key, states.length);
     states.push(tuple);
     parents.push(parent);
-    units.push(unit);
+    points.push(point);
     depths.push(depth);
     return true;
   };
@@ -288,8 +288,8 @@ function explore(
     for (let i = 1; i < state.length; i += 2) for (const c of dfas[state[i]].distinct[state[i + 1]]) tried.add(c);
     tried.add(otherClass);
     for (const c of tried) {
-      const unit = classUnits[c];
-      const nextPath = mode === 'exe' ? pathStep(path, unit) : Path.InSegment;
+      const point = classPoints[c];
+      const nextPath = mode === 'exe' ? pathStep(path, point) : Path.InSegment;
       if (nextPath === Path.Dead) continue;
       next.length = 0;
       next.push(nextPath);
@@ -298,16 +298,16 @@ function explore(
         const to = dfa.next[state[i + 1] * classCount + c];
         if (!dfa.dead[to]) next.push(state[i], to);
       }
-      if (!add(Int32Array.from(next), s, unit, depths[s] + 1)) return 'too many states';
+      if (!add(Int32Array.from(next), s, point, depths[s] + 1)) return 'too many states';
     }
   }
 
   const witnesses = witnessState.map((s) => {
     const text: number[] = [];
-    for (let at = s; parents[at] !== -1; at = parents[at]) text.push(units[at]);
+    for (let at = s; parents[at] !== -1; at = parents[at]) text.push(points[at]);
     text.reverse();
     let out = '';
-    for (let i = 0; i < text.length; i += 4096) out += String.fromCharCode(...text.slice(i, i + 4096));
+    for (let i = 0; i < text.length; i += 4096) out += String.fromCodePoint(...text.slice(i, i + 4096));
     return out;
   });
   return { regions: { vectors, witnesses }, states: states.length };
@@ -326,17 +326,17 @@ interface GlobDfa {
 
 const MAX_GLOB_DFA_STATES = 20_000;
 
-function globDfa(t: GlobTokens, mode: GlobMode, classUnits: number[]): GlobDfa | undefined {
+function globDfa(t: GlobTokens, mode: GlobMode, classPoints: number[]): GlobDfa | undefined {
   const m = t.kinds.length;
   const slashMatters = mode === 'exe';
   const runs = t.kinds.filter((k) => k === Tok.Run || k === Tok.RunNoSlash).length;
-  if (runs === 0) return chainDfa(t, slashMatters, classUnits);
+  if (runs === 0) return chainDfa(t, slashMatters, classPoints);
   const isRun = (p: number) => p < m && (t.kinds[p] === Tok.Run || t.kinds[p] === Tok.RunNoSlash);
   const close = (set: Set<number>, p: number) => {
     set.add(p);
     if (isRun(p)) set.add(p + 1);
   };
-  const classCount = classUnits.length;
+  const classCount = classPoints.length;
   const sets: number[][] = [];
   const index = new Map<string, number>();
   const next: number[] = [];
@@ -357,14 +357,14 @@ function globDfa(t: GlobTokens, mode: GlobMode, classUnits: number[]): GlobDfa |
   for (let s = 0; s < sets.length; s++) {
     if (sets.length > MAX_GLOB_DFA_STATES) return undefined;
     for (let c = 0; c < classCount; c++) {
-      const unit = classUnits[c];
-      const slash = slashMatters && unit === SLASH;
+      const point = classPoints[c];
+      const slash = slashMatters && point === SLASH;
       const out = new Set<number>();
       for (const p of sets[s]) {
         if (p === m) continue;
         switch (t.kinds[p]) {
           case Tok.Literal:
-            if (t.units[p] === unit) close(out, p + 1);
+            if (t.points[p] === point) close(out, p + 1);
             break;
           case Tok.One:
             close(out, p + 1);
@@ -398,16 +398,16 @@ function globDfa(t: GlobTokens, mode: GlobMode, classUnits: number[]): GlobDfa |
 }
 
 /** A glob without runs: one state per position, then a dead state; already minimal. */
-function chainDfa(t: GlobTokens, slashMatters: boolean, classUnits: number[]): GlobDfa {
+function chainDfa(t: GlobTokens, slashMatters: boolean, classPoints: number[]): GlobDfa {
   const m = t.kinds.length;
-  const classCount = classUnits.length;
+  const classCount = classPoints.length;
   const dead = m + 1;
   const next = new Int32Array((m + 2) * classCount).fill(dead);
   for (let p = 0; p < m; p++) {
     for (let c = 0; c < classCount; c++) {
-      const unit = classUnits[c];
+      const point = classPoints[c];
       const kind = t.kinds[p];
-      const ok = kind === Tok.Literal ? t.units[p] === unit : kind === Tok.One || !(slashMatters && unit === SLASH);
+      const ok = kind === Tok.Literal ? t.points[p] === point : kind === Tok.One || !(slashMatters && point === SLASH);
       if (ok) next[p * classCount + c] = p + 1;
     }
   }
