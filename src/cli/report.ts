@@ -11,8 +11,8 @@ export function reportDiagnosticsText(io: CliIo, result: CompileResult): void {
 }
 
 /** `{ "ok": …, "diagnostics": […] }` (plus any extra fields) on stdout. */
-export function reportDiagnosticsJson(io: CliIo, ok: boolean, diagnostics: readonly Diagnostic[], extra: Record<string, unknown> = {}): void {
-  io.stdout.write(JSON.stringify({ ok, diagnostics, ...extra }, null, 2) + '\n');
+export function reportDiagnosticsJson(io: CliIo, ok: boolean, diagnostics: readonly Diagnostic[], extra: Record<string, unknown> = {}, compact = false): void {
+  io.stdout.write(JSON.stringify({ ok, diagnostics, ...extra }, null, compact ? undefined : 2) + '\n');
 }
 
 export function summary(file: string, result: CompileResult): string {

@@ -2,7 +2,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HOST_POLICY, scratch, sgxpol } from './harness.js';
+import { tableJsonText } from '../../src/cli/compile.js';
+import { UserError } from '../../src/cli/io.js';
+import { compileSource } from '../../src/compiler/compile.js';
+import { HOST_POLICY, request, scratch, sgxpol } from './harness.js';
 
 describe('compile', () => {
   it('writes the table to standard output, exit 0', async () => {
@@ -51,6 +54,38 @@ describe('compile', () => {
     const out = JSON.parse(bad.stdout);
     expect(out.ok).toBe(false);
     expect(out.diagnostics[0].severity).toBe('error');
+  });
+
+  it('--compact writes the same table on one line', async () => {
+    const cwd = scratch({ 'host.sgxpol': HOST_POLICY });
+    const pretty = await sgxpol(['compile', 'host.sgxpol'], { cwd });
+    const compact = await sgxpol(['compile', 'host.sgxpol', '--compact'], { cwd });
+    expect(compact.code).toBe(0);
+    expect(compact.stdout).toBe(JSON.stringify(JSON.parse(pretty.stdout)) + '\n');
+    expect(compact.stdout.length).toBeLessThan(pretty.stdout.length);
+    expect((await sgxpol(['compile', 'host.sgxpol', '--compact', '-o', 't.json'], { cwd })).code).toBe(0);
+    expect(readFileSync(join(cwd, 't.json'), 'utf8')).toBe(compact.stdout);
+    const json = await sgxpol(['compile', 'host.sgxpol', '--compact', '--json'], { cwd });
+    expect(json.stdout.trimEnd()).not.toContain('\n');
+    expect(JSON.parse(json.stdout).table).toEqual(JSON.parse(pretty.stdout));
+    // The table loads and decides from the compact file as from the indented one.
+    expect((await sgxpol(['compile', 'host.sgxpol', '-o', 'pretty.json'], { cwd })).code).toBe(0);
+    const stdin = JSON.stringify(request());
+    const fromCompact = await sgxpol(['eval', 't.json', '--request', '-', '--json'], { cwd, stdin });
+    const fromPretty = await sgxpol(['eval', 'pretty.json', '--request', '-', '--json'], { cwd, stdin });
+    expect(JSON.parse(fromCompact.stdout)).toMatchObject({ decision: 'allow', rule: 'host.sgxpol:4' });
+    expect(fromCompact).toEqual(fromPretty);
+  });
+
+  it('a table larger than sgxpol reads back is a clear error, and nothing is written', async () => {
+    const compiled = compileSource(HOST_POLICY, { filename: 'host.sgxpol' });
+    const table = compiled.table!;
+    const size = Buffer.byteLength(JSON.stringify(table, null, 2) + '\n');
+    expect(tableJsonText(table, false, size)).toBe(JSON.stringify(table, null, 2) + '\n');
+    expect(() => tableJsonText(table, false, size - 1)).toThrow(
+      new UserError(`the table is too large to write: ${size} bytes, over the ${size - 1} bytes sgxpol reads back as a table; try --compact (about 3.5 times smaller)`),
+    );
+    expect(() => tableJsonText(table, true, 10)).toThrow(/too large to write: \d+ bytes, over the 10 bytes .*; shorten the `because` texts/);
   });
 
   it('an unwritable OUT is one clear line, exit 1', async () => {
