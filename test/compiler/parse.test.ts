@@ -454,10 +454,9 @@ describe('SPEC 10 limits', () => {
   });
 
   it('a file with millions of tokens is refused without building them', () => {
-    const t0 = Date.now();
     const r = parseSource('('.repeat(8 * 1024 * 1024), 'f');
     expect(r.diagnostics.map((d) => d.code)).toEqual(['E901']);
-    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(r.file.statements).toEqual([]);
   });
 
   it('a string over 4096 characters', () => {
@@ -510,11 +509,11 @@ describe('performance', () => {
     const text = lines.join('\n');
     const t0 = performance.now();
     const r = parse(text);
-    const ms = performance.now() - t0;
+    // Typically 2–4 s. Printed, not asserted (tests assert no wall-clock time); a regression to
+    // something super-linear shows here and runs into the test's timeout.
+    console.log(`100,000-rule file parsed in ${(performance.now() - t0).toFixed(0)} ms`);
     expect(r.diagnostics).toEqual([]);
     expect(r.file.statements).toHaveLength(100_002);
-    // Typically 2–4 s; the bound only catches a regression to something super-linear on a busy machine.
-    expect(ms).toBeLessThan(30_000);
   }, 60_000);
 
   it('a file full of errors stays linear, and any number of diagnostics is returned', () => {
@@ -522,7 +521,7 @@ describe('performance', () => {
     expect(parse('allow a einit signer\n'.repeat(20_000)).diagnostics).toHaveLength(101);
     const sets = parse(`signer s = ${'"abc", '.repeat(200_000)}"${A}";`);
     expect(sets.diagnostics).toHaveLength(200_000);
-    expect(performance.now() - t0).toBeLessThan(30_000);
+    console.log(`files full of errors parsed in ${(performance.now() - t0).toFixed(0)} ms`);
   }, 60_000);
 });
 
