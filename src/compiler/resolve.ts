@@ -23,6 +23,13 @@ import { parseSource } from './parse.js';
 export const MAX_SOURCE_BYTES = 16 * 1024 * 1024;
 export const MAX_IMPORT_DEPTH = 64;
 export const MAX_RULES = 1_000_000;
+/**
+ * How many names deep a set or subject class may be defined through other names (`c2 = c1;
+ * c1 = c0; …`). SPEC 10 names no limit; like the nesting limit of 256 (parse.ts), this one keeps
+ * the recursion of every later stage (expansion, lowering, analysis, the reference interpreter)
+ * shallow, so that a long chain of names is an error, never a stack overflow.
+ */
+export const MAX_NAME_DEPTH = 256;
 
 /** Where the root's text comes from: a file on disk, or text given with a name. */
 export interface RootInput {
@@ -104,7 +111,9 @@ function loadFiles(root: RootInput, diagnostics: Diagnostic[], sources: Map<stri
         continue;
       }
       if (seen.has(targetKey)) continue; // a diamond: already loaded at its first import
-      if (stack.length >= MAX_IMPORT_DEPTH) {
+      // `stack` holds the root (depth 0) and the files importing down to this one, so the file
+      // imported here would be at depth stack.length; SPEC 10 refuses depths over 64.
+      if (stack.length > MAX_IMPORT_DEPTH) {
         diagnostics.push(error(Codes.IMPORT_TOO_DEEP, span, `imports are nested more than ${MAX_IMPORT_DEPTH} deep`));
         continue;
       }
@@ -229,6 +238,41 @@ export function resolveProgram(root: RootInput, onProgress: ResolveProgress = ()
     return def;
   };
 
+  // ---- how deep names are defined through names (MAX_NAME_DEPTH) ----
+  const refsOf = (def: Definition): Definition[] => {
+    const found: Definition[] = [];
+    const take = (name: Name) => {
+      const target = definitions.get(name.text);
+      if (target !== undefined && target.kind === def.kind) found.push(target);
+    };
+    if (def.kind === 'subject') {
+      const walk = (expr: SubjExpr) => {
+        if (expr.kind === 'or' || expr.kind === 'and') expr.operands.forEach(walk);
+        else if (expr.kind === 'not') walk(expr.operand);
+        else if (expr.kind === 'ref') take(expr.name);
+      };
+      walk((def.decl as SubjectDecl).expr);
+    } else for (const item of (def.decl as SetDecl).items) if (item.kind === 'ref') take(item.name);
+    return found;
+  };
+  const depths = nameDepths([...definitions.values()], refsOf);
+  const tooDeep = new Set<Definition>();
+  for (const [def, depth] of depths) {
+    if (depth <= MAX_NAME_DEPTH) continue;
+    tooDeep.add(def);
+    // Reported once, where a chain first passes the limit, not at every name above it.
+    if (refsOf(def).every((ref) => (depths.get(ref) ?? 0) <= MAX_NAME_DEPTH)) {
+      const what = def.kind === 'subject' ? 'subject class' : `${def.kind} set`;
+      diagnostics.push(
+        error(
+          Codes.NESTING_TOO_DEEP,
+          def.name.span,
+          `${what} \`${def.name.text}\` is defined through more than ${MAX_NAME_DEPTH} levels of names; define it more directly`,
+        ),
+      );
+    }
+  }
+
   // ---- measurement sets: expand includes, detect recursion ----
   const signers = new Map<string, MeasurementSet>();
   const enclaves = new Map<string, MeasurementSet>();
@@ -265,7 +309,9 @@ export function resolveProgram(root: RootInput, onProgress: ResolveProgress = ()
     def.set = set;
     return set.values;
   };
-  for (const def of definitions.values()) if (def.kind !== 'subject') expandSet(def);
+  // A set defined too deeply is an error already; it is left unexpanded (and empty), so that
+  // the expansion's recursion stays within MAX_NAME_DEPTH.
+  for (const def of definitions.values()) if (def.kind !== 'subject' && !tooDeep.has(def)) expandSet(def);
 
   // ---- subject classes: check references and recursion ----
   const subjects = new Map<string, SubjectClass>();
@@ -305,7 +351,7 @@ export function resolveProgram(root: RootInput, onProgress: ResolveProgress = ()
     walk(cls.decl.expr);
     state.set(cls.name, 'done');
   };
-  for (const cls of subjects.values()) visitSubject(cls);
+  for (const cls of subjects.values()) if (!tooDeep.has(definitions.get(cls.name)!)) visitSubject(cls);
 
   // ---- rules and neverallows ----
   const checkObject = (object: ObjectRef, context: string): MeasurementSet | undefined => {
@@ -362,4 +408,42 @@ export function resolveProgram(root: RootInput, onProgress: ResolveProgress = ()
     neverallows,
   };
   return { program, diagnostics, sources };
+}
+
+/**
+ * How many names deep each definition is: 1 for one that refers to no other name, else 1 + the
+ * deepest name it refers to (a reference back into a cycle counts 0; cycles are reported
+ * elsewhere). Worked out with a stack of its own, not recursion: the chain may be very long.
+ */
+function nameDepths(defs: Definition[], refsOf: (def: Definition) => Definition[]): Map<Definition, number> {
+  const depth = new Map<Definition, number>();
+  const onPath = new Set<Definition>();
+  for (const start of defs) {
+    if (depth.has(start)) continue;
+    const stack: { def: Definition; refs: Definition[]; next: number; deepest: number }[] = [];
+    const enter = (def: Definition) => {
+      onPath.add(def);
+      stack.push({ def, refs: refsOf(def), next: 0, deepest: 0 });
+    };
+    enter(start);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      if (top.next < top.refs.length) {
+        const ref = top.refs[top.next++];
+        const known = depth.get(ref);
+        if (known !== undefined) top.deepest = Math.max(top.deepest, known);
+        else if (!onPath.has(ref)) enter(ref);
+        continue;
+      }
+      stack.pop();
+      onPath.delete(top.def);
+      const own = top.deepest + 1;
+      depth.set(top.def, own);
+      if (stack.length > 0) {
+        const parent = stack[stack.length - 1];
+        parent.deepest = Math.max(parent.deepest, own);
+      }
+    }
+  }
+  return depth;
 }

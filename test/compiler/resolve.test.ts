@@ -63,6 +63,19 @@ describe('SPEC 3.3 imports', () => {
     expect(codes(result.diagnostics).sort()).toEqual(['E105', 'E107', 'E108']);
   });
 
+  it('SPEC 10: imports may nest 64 deep, not deeper (E903)', () => {
+    const chain = (depth: number) => {
+      const files: Record<string, string> = {};
+      for (let i = 0; i <= depth; i++) files[`f${i}.sgxpol`] = i < depth ? `import "f${i + 1}.sgxpol";\n` : 'allow * einit *;\n';
+      return compileFile(path.join(tree(files), 'f0.sgxpol'));
+    };
+    const ok = chain(64); // f64 is 64 imports below the root
+    expect(ok.diagnostics).toEqual([]);
+    expect(ok.table!.rules).toHaveLength(1);
+    const deep = chain(65);
+    expect(deep.diagnostics.map((d) => [d.code, d.file, d.message])).toEqual([['E903', 'f64.sgxpol', 'imports are nested more than 64 deep']]);
+  });
+
   it('reports an unreadable root file as a diagnostic', () => {
     const result = compileFile('/nonexistent/dir/root.sgxpol');
     expect(result.ok).toBe(false);
@@ -133,6 +146,50 @@ describe('SPEC 3.3 names', () => {
     expect(sets[2]).toBe(program!.signers.get('s'));
     expect(sets[2]!.values).toEqual([A]);
     expect(sets[3]).toBe(program!.signers.get('r'));
+  });
+});
+
+describe('names defined through names: at most 256 deep (E906), never a stack overflow', () => {
+  const classChain = (n: number, reversed = false) => {
+    const lines = Array.from({ length: n }, (_, i) => (i === 0 ? 'subject c0 = uid 1;' : `subject c${i} = c${i - 1} or uid ${i};`));
+    if (reversed) lines.reverse();
+    return `${lines.join('\n')}\nallow c${n - 1} einit *;\n`;
+  };
+  const setChain = (n: number, reversed = false) => {
+    const lines = Array.from({ length: n }, (_, i) => (i === 0 ? `signer s0 = "${A}";` : `signer s${i} = s${i - 1};`));
+    if (reversed) lines.reverse();
+    return `${lines.join('\n')}\nallow * einit signer s${n - 1};\n`;
+  };
+
+  it('a chain of 256 subject classes compiles, and decides through all of them', () => {
+    const result = compileSource(classChain(256));
+    expect(result.diagnostics).toEqual([]);
+    expect(result.table!.classes).toHaveLength(256);
+  });
+
+  it('a longer chain is one E906, at the first class past the limit, in either order', () => {
+    for (const [n, reversed] of [[257, false], [5000, false], [5000, true]] as const) {
+      const result = compileSource(classChain(n, reversed), { filename: 'p.sgxpol' });
+      expect(result.ok).toBe(false);
+      expect(result.diagnostics.map((d) => [d.code, d.line, d.message])).toEqual([
+        ['E906', reversed ? n - 256 : 257, 'subject class `c256` is defined through more than 256 levels of names; define it more directly'],
+      ]);
+    }
+  });
+
+  it('the same for signer sets', () => {
+    expect(compileSource(setChain(256, true)).diagnostics).toEqual([]);
+    const result = compileSource(setChain(5000, true));
+    expect(result.diagnostics.map((d) => [d.code, d.message])).toEqual([
+      ['E906', 'signer set `s256` is defined through more than 256 levels of names; define it more directly'],
+    ]);
+  });
+
+  it('a name used many times at depth is counted once (diamonds are not chains)', () => {
+    const lines = ['subject d0 = uid 0;'];
+    for (let i = 1; i <= 200; i++) lines.push(`subject d${i} = d${i - 1} or d${i - 1} and uid ${i};`);
+    lines.push('allow d200 einit *;');
+    expect(compileSource(lines.join('\n')).diagnostics).toEqual([]);
   });
 });
 
