@@ -13,7 +13,7 @@ import type {
   StringLit as StringLitNode, SubjExpr, SubjPred, Subjects, Via,
 } from './ast.js';
 import { Codes, error, warning, type Diagnostic, type DiagnosticCode } from './diagnostics.js';
-import { codePointLength } from '../runtime/text.js';
+import { clipCharacters, codePointLength, longerThan } from '../runtime/text.js';
 import { SourceLines, SourceSpan } from './span.js';
 import {
   isWellFormedInt, Allow, Signer, Exe, Label, Uid, Host, Kvm, Isvprodid, EqEq, NotEq, Lt, LtEq, Gt, GtEq,
@@ -58,7 +58,7 @@ function isEscapedAt(text: string, index: number): boolean {
 }
 
 function clip(text: string, max = 30): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  return text.length <= max ? text : `${clipCharacters(text, max - 1)}…`;
 }
 
 const HEX = /^[0-9a-fA-F]*$/;
@@ -493,7 +493,7 @@ export class AstBuilder {
   /** A glob or path that can never match an absolute path is reported (warning W008). */
   private checkAbsolute(lit: StringLitNode, what: string, why: string, allowDoubleStar: boolean): void {
     if (lit.value.startsWith('/') || (allowDoubleStar && lit.value.startsWith('**'))) return;
-    if (lit.value.length > MAX_STRING_CHARS) return; // already reported as too long
+    if (longerThan(lit.value, MAX_STRING_CHARS)) return; // already reported as too long
     // A warning, not an error: the policy means something (this predicate is simply false).
     this.diagnostics.push(warning(Codes.PATH_NEVER_MATCHES, lit.span, `${what} "${clip(lit.value)}" can never match: ${why}`));
   }

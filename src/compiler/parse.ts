@@ -9,7 +9,8 @@ import {
   Ident, LParen, Not, RParen, Semi,
 } from './lexer.js';
 import { parser } from './parser.js';
-import { lastAtOrBefore } from './span.js';
+import { loneSurrogateAt } from '../runtime/text.js';
+import { lastAtOrBefore, SourceLines, SourceSpan } from './span.js';
 
 /** SPEC 10: a source file over 16 MiB is refused before lexing. */
 export const MAX_SOURCE_BYTES = 16 * 1024 * 1024;
@@ -73,6 +74,17 @@ function parseOrThrow(text: string, file: string, pieceChars: number): ParseResu
   if (text.length > MAX_SOURCE_BYTES || Buffer.byteLength(text, 'utf8') > MAX_SOURCE_BYTES) {
     const bytes = Buffer.byteLength(text, 'utf8');
     return { file: empty, diagnostics: [error(Codes.FILE_TOO_LARGE, startSpan(file), `file is too large: ${bytes} bytes (the limit is 16 MiB, ${MAX_SOURCE_BYTES} bytes)`)] };
+  }
+  // Policy text is UTF-8 (SPEC 3), which cannot hold a lone surrogate; a JS string can, and a
+  // glob holding one would mean a character no request has (files are decoded strictly, so
+  // only text given to compileSource or the editor can get here).
+  const lone = loneSurrogateAt(text);
+  if (lone >= 0) {
+    const lines = new SourceLines(file, text);
+    const line = lines.lineOf(lone);
+    const at = new SourceSpan(lines, line, lone, lone + 1).toJSON();
+    const unit = text.charCodeAt(lone).toString(16).toUpperCase();
+    return { file: empty, diagnostics: [error(Codes.FILE_UNREADABLE, at, `text is not valid Unicode: a lone surrogate (U+${unit}) at line ${line}, column ${at.column}; policy text is UTF-8`)] };
   }
   if (countTokens(text, MAX_TOKENS) > MAX_TOKENS) {
     return { file: empty, diagnostics: [error(Codes.FILE_TOO_LARGE, startSpan(file), `file is too large to parse: more than ${MAX_TOKENS} tokens`)] };

@@ -20,7 +20,7 @@
 //   object and its field names, `action`, `via`, presence of `subject` and `enclave`, then the
 //   subject's fields, then the enclave's.
 import { parseSigstruct, SIGSTRUCT_SIZE } from './sigstruct.js';
-import { codePointLength, longerThan } from './text.js';
+import { characterCount, clipCharacters, codePointLength, longerThan } from './text.js';
 import {
   ATTRIBUTE_BITS,
   type NormalizedEnclave,
@@ -279,7 +279,7 @@ function validFieldsInto(fields: SubjectFields, out: NormalizedSubject): string 
       return `subject.label must be a string (found ${describe(label)})`;
     }
     if (longerThan(label, MAX_REQUEST_STRING)) {
-      return `subject.label is longer than ${MAX_REQUEST_STRING} characters (${codePointLength(label)})`;
+      return `subject.label is longer than ${MAX_REQUEST_STRING} characters (${characterCount(label)})`;
     }
   }
 
@@ -313,7 +313,7 @@ function pathFieldProblem(field: string, value: unknown): string | undefined {
   if (value === undefined) return `${field} is missing`;
   if (typeof value !== 'string') return `${field} must be a string (found ${describe(value)})`;
   if (longerThan(value, MAX_REQUEST_STRING)) {
-    return `${field} is longer than ${MAX_REQUEST_STRING} characters (${codePointLength(value)})`;
+    return `${field} is longer than ${MAX_REQUEST_STRING} characters (${characterCount(value)})`;
   }
   const flaw = canonicalPathFlaw(value);
   if (flaw === undefined) return undefined;
@@ -574,7 +574,7 @@ function measurementOf(value: unknown, lookup: MeasurementLookup | undefined): s
 function measurementReason(field: string, value: unknown): string {
   if (value === undefined) return `${field} is missing`;
   if (typeof value === 'string' && value.length !== 64) {
-    return `${field} must be 64 hex digits (found ${value.length} characters)`;
+    return `${field} must be 64 hex digits (found ${characterCount(value)} characters)`;
   }
   return `${field} must be 64 hex digits (found ${describe(value)})`;
 }
@@ -612,7 +612,7 @@ function sigstructEnclave(value: unknown): EnclaveCheck {
   }
   if (longerThan(value, MAX_REQUEST_STRING)) {
     return invalid(
-      `enclave.sigstruct is longer than ${MAX_REQUEST_STRING} characters (${codePointLength(value)}); ` +
+      `enclave.sigstruct is longer than ${MAX_REQUEST_STRING} characters (${characterCount(value)}); ` +
         'a SIGSTRUCT is 2412 in base64',
     );
   }
@@ -671,7 +671,8 @@ function base64Flaw(text: string): string | undefined {
   }
   for (let i = 0; i < end; i++) {
     if (!isBase64Digit(text.charCodeAt(i))) {
-      return `${describe(text.charAt(i))} at character ${i}`;
+      const character = String.fromCodePoint(text.codePointAt(i)!);
+      return `${describe(character)} at character ${codePointLength(text.slice(0, i))}`;
     }
   }
   if (end % 4 === 1) return `a length of ${text.length} characters, which no byte string has`;
@@ -702,7 +703,7 @@ function describe(value: unknown): string {
   switch (typeof value) {
     case 'string':
       return value.length > SHOWN_STRING
-        ? `${JSON.stringify(value.slice(0, SHOWN_STRING))}… (${value.length} characters)`
+        ? `${JSON.stringify(clipCharacters(value, SHOWN_STRING))}… (${characterCount(value)} characters)`
         : JSON.stringify(value);
     case 'number':
       return Object.is(value, -0) ? '-0' : String(value);

@@ -26,12 +26,35 @@ export function longerThan(text: string, max: number): boolean {
 
 /** Whether `text` contains a surrogate that is not part of a pair. */
 export function hasLoneSurrogate(text: string): boolean {
+  return loneSurrogateAt(text) >= 0;
+}
+
+/** The offset of the first surrogate in `text` that is not part of a pair, or -1. */
+export function loneSurrogateAt(text: string): number {
   const units = text.length;
   for (let i = 0; i < units; i++) {
     const c = text.charCodeAt(i);
     if ((c & 0xf800) !== 0xd800) continue;
     if ((c & 0xfc00) === 0xd800 && i + 1 < units && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
-    else return true;
+    else return i;
   }
-  return false;
+  return -1;
+}
+
+/** Strings longer than this many UTF-16 units are not counted for a message (`characterCount`). */
+const COUNTED_UNITS = 65536;
+
+/**
+ * How many characters `text` has, for a message: exact for strings of up to 65,536 UTF-16
+ * units; a longer one (a hostile request, say) is "more than 32768" without being read through.
+ */
+export function characterCount(text: string): string {
+  return text.length > COUNTED_UNITS ? `more than ${COUNTED_UNITS / 2}` : String(codePointLength(text));
+}
+
+/** The first `max` characters of `text` (never half of a surrogate pair), or all of it. */
+export function clipCharacters(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = (text.charCodeAt(max - 1) & 0xfc00) === 0xd800 && (text.charCodeAt(max) & 0xfc00) === 0xdc00 ? max - 1 : max;
+  return text.slice(0, end);
 }

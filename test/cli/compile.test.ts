@@ -86,6 +86,11 @@ describe('compile', () => {
       new UserError(`the table is too large to write: ${size} bytes, over the ${size - 1} bytes sgxpol reads back as a table; try --compact (about 3.5 times smaller)`),
     );
     expect(() => tableJsonText(table, true, 10)).toThrow(/too large to write: \d+ bytes, over the 10 bytes .*; shorten the `because` texts/);
+    // Longer than Node's longest string: JSON.stringify throws a RangeError, reported the same way.
+    const unwritable = { ...table, toJSON: () => { throw new RangeError('Invalid string length'); } } as unknown as typeof table;
+    expect(() => tableJsonText(unwritable, false)).toThrow(
+      new UserError('the table is too large to write: its JSON text is longer than Node can hold (about 512 MiB); try --compact (about 3.5 times smaller)'),
+    );
   });
 
   it('an unwritable OUT is one clear line, exit 1', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeString, measurementProblem } from '../../src/compiler/build.js';
+import { compileSource } from '../../src/compiler/compile.js';
 import { parseSource } from '../../src/compiler/parse.js';
 
 const A = 'a'.repeat(64);
@@ -161,5 +162,34 @@ describe('exe globs and holds paths that can never match', () => {
 
   it('label globs may be anything', () => {
     expect(diags('subject s = label "*" or label "";')).toEqual([]);
+  });
+
+  it('a glob long in UTF-16 units but within 4096 characters is still checked', () => {
+    const glob = '😀'.repeat(2049); // 4098 units, 2049 characters
+    expect(diags(`subject s = exe "${glob}";`).map((d) => d[0])).toEqual(['W008']);
+  });
+});
+
+describe('characters outside the BMP in the checks (a character is a code point)', () => {
+  const codes = (source: string) => compileSource(source, { filename: 'p.sgxpol' }).diagnostics.map((d) => d.code);
+
+  it('a holds path of 2,100 such characters (4,200 units) can be held, so its rule can match', () => {
+    const device = '/dev/' + '😀'.repeat(2100);
+    expect(codes(`subject a = exe "/usr/bin/x" and holds "${device}";\nallow a einit *;\n`)).not.toContain('W001');
+  });
+
+  it('`?` takes one such character in the analysis too', () => {
+    // "/a/😀" matches both globs of the first rule's class, so the rule can match.
+    expect(codes('subject a = exe "/a/?" and exe "/a/😀";\nallow a einit *;\n')).not.toContain('W001');
+    expect(codes('subject a = exe "/a/??" and exe "/a/😀";\nallow a einit *;\n')).toContain('W001');
+  });
+
+  it('policy text given as a JS string with a lone surrogate is refused, with where it is', () => {
+    const result = compileSource('subject a = label "x\ud83d*";\nallow a einit *;\n', { filename: 'p.sgxpol' });
+    expect(result.ok).toBe(false);
+    expect(result.diagnostics.map((d) => [d.code, d.line, d.column, d.message])).toEqual([
+      ['E304', 1, 21, 'text is not valid Unicode: a lone surrogate (U+D83D) at line 1, column 21; policy text is UTF-8'],
+    ]);
+    expect(compileSource('subject a = label "x😀*";\nallow a einit *;\n', { filename: 'p.sgxpol' }).ok).toBe(true);
   });
 });

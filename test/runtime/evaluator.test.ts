@@ -98,11 +98,12 @@ allow * einit signer intel where exe "/opt/?/run" and label "?:*";
     const compiled = compileSource(source, { filename: 'host.sgxpol' });
     if (!compiled.ok) throw new Error(JSON.stringify(compiled.diagnostics));
     const evaluator = Evaluator.fromTable(compiled.table!);
+    // exe and label as the text between the quotes of a JSON string, as a hook would receive them.
     const cases: [string, string, 'allow' | 'deny'][] = [
       ['/opt/😀/run', '🐧:x', 'allow'],
       ['/opt/é/run', 'a:', 'allow'],
       ['/opt/😀😀/run', '🐧:x', 'deny'],
-      ['/opt/\ud800/run', '\udc00:x', 'allow'],
+      ['/opt/\\ud800/run', '\\udc00:x', 'allow'], // JSON escapes: lone surrogates, one character each
       ['/opt/😀/run', '🐧🐧:x', 'deny'],
     ];
     for (const [exe, label, expected] of cases) {

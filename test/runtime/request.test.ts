@@ -288,6 +288,20 @@ describe('SPEC 2: invalid requests', () => {
     expectInvalid(withChange((r) => (r.subject.holds = ['/dev/kvm', long])), 'subject.holds[1] is longer than 4096 characters (4097)');
     expectInvalid(withChange((r) => (r.subject.label = '😀'.repeat(4097))), 'subject.label is longer than 4096 characters (4097)');
     expectInvalid(withChange((r) => (r.subject.exe = '/' + '😀'.repeat(4096))), 'subject.exe is longer than 4096 characters (4097)');
+    // Between 4097 and 8192 units the characters are counted: here 4,097 in 4,194 units.
+    const mixed = 'x'.repeat(4000) + '😀'.repeat(97);
+    expectInvalid(withChange((r) => (r.subject.label = mixed)), 'subject.label is longer than 4096 characters (4097)');
+    expect(normalizeRequest(withChange((r) => (r.subject.label = mixed.slice(2)))).ok).toBe(true); // 4,096
+    // A huge one is not read through for the message.
+    expectInvalid(withChange((r) => (r.subject.label = 'x'.repeat(70_000))), 'subject.label is longer than 4096 characters (more than 32768)');
+  });
+
+  it('messages count and cut characters, never half of a pair', () => {
+    expectInvalid(withChange((r) => (r.enclave.mrsigner = '😀'.repeat(40))), 'enclave.mrsigner must be 64 hex digits (found 40 characters)');
+    // A long value is shown cut at 80 units, here before the pair that straddles the 80th.
+    const exe = 'a'.repeat(79) + '😀'.repeat(10); // 89 characters, not a path
+    const reason = (normalizeRequest(withChange((r) => (r.subject.exe = exe))) as { reason: string }).reason;
+    expect(reason).toBe(`subject.exe must be an absolute canonical path (found ${JSON.stringify('a'.repeat(79))}… (89 characters), which does not start with "/")`);
   });
 
   it('a huge string is refused quickly, and the reason stays short', () => {
@@ -536,6 +550,9 @@ describe('SPEC 2 and 9: an enclave given as a SIGSTRUCT', () => {
   it('not base64, or not a string', () => {
     expectInvalid(withSigstruct(base64.slice(0, 100) + '!' + base64.slice(101)), 'enclave.sigstruct must be base64 (found "!" at character 100)');
     expectInvalid(withSigstruct(base64.slice(0, 100) + ' ' + base64.slice(101)), /^enclave\.sigstruct must be base64/);
+    // The character is shown whole, and counted in characters.
+    expectInvalid(withSigstruct('😀' + base64.slice(0, 50) + '😀' + base64.slice(51)), 'enclave.sigstruct must be base64 (found "😀" at character 0)');
+    expectInvalid(withSigstruct('A😀' + base64.slice(2)), 'enclave.sigstruct must be base64 (found "😀" at character 1)');
     expectInvalid(withSigstruct(base64.replace(/\+/g, '-').replace(/\//g, '_')), /^enclave\.sigstruct must be base64/);
     expectInvalid(withSigstruct(base64 + '='), /^enclave\.sigstruct must be base64/);
     expectInvalid(withSigstruct(12), 'enclave.sigstruct must be a base64 string (found 12)');

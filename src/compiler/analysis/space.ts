@@ -18,6 +18,7 @@ import type { Cond, ObjectRef, SubjExpr, SubjPred } from '../ast.js';
 import type { Program } from '../ir.js';
 import { compileGlob } from '../../runtime/glob.js';
 import { canonicalPathFlaw } from '../../runtime/request.js';
+import { longerThan } from '../../runtime/text.js';
 import { ATTRIBUTE_BITS, PROVISION_DEVICE, type NormalizedRequest, type RequestJson } from '../../runtime/types.js';
 import { globRegions, MAX_STRING_LENGTH } from './automata.js';
 import { emptySet, first, fullSet, rangeSet, regionSet, type RegionSet } from './regionset.js';
@@ -315,7 +316,7 @@ export class RegionSpace {
 
 /** Whether a request can hold this device: `holds` entries are canonical paths (SPEC 2). */
 export function isHoldable(device: string): boolean {
-  return device.length <= MAX_STRING_LENGTH && canonicalPathFlaw(device) === undefined;
+  return !longerThan(device, MAX_STRING_LENGTH) && canonicalPathFlaw(device) === undefined;
 }
 
 function globDimension(globs: string[], mode: 'exe' | 'label', limits: SpaceLimits): GlobDimension {
