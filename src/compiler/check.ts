@@ -3,8 +3,9 @@
 // in ./analysis/; this file turns its findings into diagnostics.
 import type { Cond, Objects, ObjectRef, Span, SubjPred, Subjects } from './ast.js';
 import { Codes, error, warning, type Diagnostic } from './diagnostics.js';
-import type { Program, Rule } from './ir.js';
+import type { Neverallow, Program, Rule } from './ir.js';
 import { setUpAnalysis, type Analysis } from './analysis/context.js';
+import { DEFAULT_SPACE_LIMITS } from './analysis/space.js';
 import { lintOptionsFor, lintProgram, type LintFinding, type LintOptions } from './analysis/lints.js';
 import { checkNeverallows, neverallowOptionsFor, type NeverallowOptions } from './analysis/neverallow.js';
 
@@ -36,8 +37,25 @@ export function checkProgram(program: Program, options: CheckOptions = {}): Diag
 
   const setup = setUpAnalysis([program]);
   if (!setup.ok) {
+    // The exact space is too large (many globs that overlap every which way). A neverallow may
+    // still be proved in the coarse space, where each glob is a yes/no of its own: a proof there
+    // holds for every request. What it cannot prove stays an error.
+    const coarse = program.neverallows.length > 0 ? setUpAnalysis([program], { ...DEFAULT_SPACE_LIMITS, coarseGlobs: true }) : undefined;
+    const proved = new Set<Neverallow>();
+    if (coarse?.ok) {
+      for (const { neverallow, outcome } of checkNeverallows(coarse.analysis, options.neverallow ?? neverallowOptionsFor(program.rules.length))) {
+        if (outcome.status === 'holds') proved.add(neverallow);
+      }
+    }
     for (const neverallow of program.neverallows) {
-      diagnostics.push(error(Codes.ANALYSIS_INCOMPLETE, neverallow.decl.span, `neverallow ${neverallow.id} could not be checked: ${setup.reason}`));
+      if (proved.has(neverallow)) continue;
+      diagnostics.push(
+        error(
+          Codes.ANALYSIS_INCOMPLETE,
+          neverallow.decl.span,
+          `neverallow ${neverallow.id} could not be checked: ${setup.reason}, and treating each glob on its own did not prove it; it is neither proved nor refuted, so the policy is not accepted (use fewer overlapping globs, or split the policy)`,
+        ),
+      );
     }
     if (lint) {
       diagnostics.push(warning(Codes.LINTS_INCOMPLETE, rootSpan(program), `the lints could not run: ${setup.reason}`));

@@ -41,6 +41,29 @@ describe('work limits', () => {
   });
 });
 
+describe('a neverallow over globs too many for the exact space (SPEC 3.5: iff, fail closed)', () => {
+  // Sixteen label classes: a label can hold any subset of the sixteen types, so the exact label
+  // dimension has 2^16 regions and its automaton passes the 200,000-state limit.
+  const classes = (where: string) => Array.from({ length: 16 }, (_, i) => `subject c${i} = label "*:t${i}_t:*";\nallow c${i} einit *${where};`).join('\n');
+
+  it('is proved in the coarse space (each glob on its own) when that suffices: no E402', () => {
+    const result = compileSource(`deny * einit via kvm * where debug;\n${classes('')}\nneverallow * einit via kvm * where debug;\n`, { filename: 'p.sgxpol' });
+    expect(result.ok).toBe(true);
+    expect(result.diagnostics.map((d) => [d.code, d.message])).toEqual([
+      ['W007', 'the lints could not run: the label globs (16) combine into more than 200000 automaton states'],
+    ]);
+  });
+
+  it('stays E402 when only the relations between globs would prove it', () => {
+    // No request is in q (every /usr/bin/x is under /usr/**), but each glob on its own cannot see that.
+    const q = 'subject q = exe "/usr/bin/*" and not exe "/usr/**";\nallow q einit * where debug;\n';
+    const result = compileSource(`${classes(' where not debug')}\n${q}neverallow * einit * where debug;\n`, { filename: 'p.sgxpol' });
+    expect(result.ok).toBe(false);
+    expect(result.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.line])).toEqual([['E402', 35]]);
+    expect(result.diagnostics.find((d) => d.code === 'E402')!.message).toContain('treating each glob on its own did not prove it');
+  });
+});
+
 describe('globs at the 4096-character limit (SPEC 10: never a crash)', () => {
   // The analyses check each witness with the reference interpreter, whose glob matcher once
   // recursed a level per pattern character and ran out of stack past about 3,300.

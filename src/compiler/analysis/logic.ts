@@ -198,9 +198,9 @@ export class PolicyLogic {
     const space = this.space;
     switch (p.kind) {
       case 'exe':
-        return b.lit(space.exe, space.exeGlob(p.glob.value));
+        return b.lit(...space.globLiteral('exe', p.glob.value));
       case 'label':
-        return b.lit(space.label, space.labelGlob(p.glob.value));
+        return b.lit(...space.globLiteral('label', p.glob.value));
       case 'holds': {
         if (!isHoldable(p.path.value)) return FALSE;
         return b.lit(space.devices.get(p.path.value)!, regionSet(2, [1]));

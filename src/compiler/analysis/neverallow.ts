@@ -56,6 +56,8 @@ function checkOne(analysis: Analysis, logic: PolicyLogic, k: number, options: Ne
   const first = withBudget(analysis, options.budget, (solver) => solver.solve(question));
   if (!first.done) return { status: 'unknown', reason: first.reason };
   if (first.value === undefined) return { status: 'holds' };
+  // A coarse space (space.ts) over-approximates: what it finds may be no request at all.
+  if (analysis.space.coarse) return { status: 'unknown', reason: 'treating each glob on its own, a request it forbids might be allowed' };
 
   const violations: NeverallowViolation[] = [];
   let box = first.value;

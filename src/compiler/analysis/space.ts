@@ -48,6 +48,16 @@ export type Box = readonly RegionSet[];
 export interface SpaceLimits {
   /** Most automaton states per glob dimension. */
   maxAutomatonStates: number;
+  /**
+   * Give each glob a dimension of its own (matches or not), independent of every other glob
+   * and of the exe and label dimensions, and build no automaton. Every request still falls in
+   * exactly one point of this space and every atom keeps its truth there, but the space also
+   * has points no request reaches (a label matching `a*` and `b*` at once): it over-approximates.
+   * So "nothing in this space satisfies F" proves that no request does, while a point that
+   * satisfies F proves nothing; such a space gives no witnesses (`requestOf` and `regionsOf`
+   * throw). For proving a neverallow when the exact glob dimensions are too large.
+   */
+  coarseGlobs?: boolean;
 }
 
 export const DEFAULT_SPACE_LIMITS: SpaceLimits = { maxAutomatonStates: 200_000 };
@@ -96,19 +106,30 @@ export class RegionSpace {
   readonly provisionDevice: number;
   readonly provisionkey: number;
 
+  /** Whether the globs are coarse (SpaceLimits.coarseGlobs): proofs only, no witnesses. */
+  readonly coarse: boolean;
   private readonly exeData: GlobDimension;
   private readonly labelData: GlobDimension;
+  /** In a coarse space: the dimension of each glob, by mode and glob (`exe:…`, `label:…`). */
+  private readonly coarseGlobDims = new Map<string, number>();
   private readonly ints = new Map<number, IntDimension>();
   private readonly measurements = new Map<number, MeasurementDimension>();
 
   constructor(programs: readonly Program[], limits: SpaceLimits = DEFAULT_SPACE_LIMITS) {
     const atoms = collectAtoms(programs);
+    this.coarse = limits.coarseGlobs === true;
 
-    this.exeData = globDimension([...atoms.exeGlobs], 'exe', limits);
+    // Coarse: the exe and label dimensions know no glob (one region; "no label" and "a label"),
+    // and each glob gets its own two-region dimension below.
+    this.exeData = globDimension(this.coarse ? [] : [...atoms.exeGlobs], 'exe', limits);
     this.exe = this.add('exe', 'exe', this.exeData.vectors.length);
     // Region 0 of label: the request has no label.
-    this.labelData = globDimension([...atoms.labelGlobs], 'label', limits);
+    this.labelData = globDimension(this.coarse ? [] : [...atoms.labelGlobs], 'label', limits);
     this.label = this.add('label', 'label', this.labelData.vectors.length);
+    if (this.coarse) {
+      for (const glob of [...atoms.exeGlobs].sort()) this.coarseGlobDims.set(`exe:${glob}`, this.add('exe', `exe ${JSON.stringify(glob)}`, 2));
+      for (const glob of [...atoms.labelGlobs].sort()) this.coarseGlobDims.set(`label:${glob}`, this.add('label', `label ${JSON.stringify(glob)}`, 2));
+    }
 
     this.uid = this.addInts('uid', atoms.uidCuts, MAX_UINT32);
     this.gid = this.addInts('gid', atoms.gidCuts, MAX_UINT32);
@@ -177,12 +198,11 @@ export class RegionSpace {
 
   // ---- atoms as region sets ---------------------------------------------------------------------
 
-  exeGlob(glob: string): RegionSet {
-    return this.exeData.globSets[this.exeData.globIndex.get(glob)!];
-  }
-
-  labelGlob(glob: string): RegionSet {
-    return this.labelData.globSets[this.labelData.globIndex.get(glob)!];
+  /** The atom `exe GLOB` or `label GLOB` as a dimension and the regions of it that match. */
+  globLiteral(mode: 'exe' | 'label', glob: string): [dim: number, regions: RegionSet] {
+    if (this.coarse) return [this.coarseGlobDims.get(`${mode}:${glob}`)!, regionSet(2, [1])];
+    const data = mode === 'exe' ? this.exeData : this.labelData;
+    return [mode === 'exe' ? this.exe : this.label, data.globSets[data.globIndex.get(glob)!]];
   }
 
   /** The regions of an int dimension within lo..hi (the policy's own bounds are region bounds). */
@@ -215,6 +235,7 @@ export class RegionSpace {
 
   /** The region of each dimension that a valid request falls in. */
   regionsOf(request: NormalizedRequest): number[] {
+    if (this.coarse) throw new Error('analysis: a coarse space has no regions for a request');
     const out: number[] = [];
     out[this.exe] = this.globRegionOf(this.exeData, request.subject.exe, 'exe');
     out[this.label] = request.subject.label === undefined ? 0 : this.globRegionOf(this.labelData, request.subject.label, 'label');
@@ -285,6 +306,7 @@ export class RegionSpace {
 
   /** One concrete request in the box (the first region of each dimension), as SPEC 2 JSON. */
   requestOf(box: Box): RequestJson {
+    if (this.coarse) throw new Error('analysis: a coarse space has no witnesses');
     const pick = (dim: number): number => {
       const r = first(box[dim]);
       if (r < 0) throw new Error(`analysis: empty ${this.dims[dim].name} in a witness box`);
