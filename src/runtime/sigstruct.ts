@@ -137,17 +137,28 @@ function bigIntOfHex(hex: string): bigint {
 }
 
 /** Parses and checks a SIGSTRUCT. Never throws. */
-export function parseSigstruct(bytes: Uint8Array): SigstructInfo {
+export function parseSigstruct(bytes: Uint8Array | ArrayBuffer | ArrayBufferView): SigstructInfo {
   try {
-    return parseChecked(bytes);
+    return parseChecked(asBytes(bytes));
   } catch (error) {
     // Only a bug can get here (every read below is in bounds once the size is right).
     return emptyInfo(`SIGSTRUCT could not be parsed (${messageOf(error)})`);
   }
 }
 
+/**
+ * The bytes of a Uint8Array (a Buffer is one), an ArrayBuffer, or any other view (a DataView, an
+ * Int8Array, …), without copying; anything else is passed on to be refused.
+ */
+function asBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  return value as Uint8Array;
+}
+
 function parseChecked(bytes: Uint8Array): SigstructInfo {
-  if (!(bytes instanceof Uint8Array)) return emptyInfo('SIGSTRUCT must be bytes');
+  if (!(bytes instanceof Uint8Array)) return emptyInfo('SIGSTRUCT must be bytes (a Uint8Array, a Buffer, an ArrayBuffer or another view of one)');
   if (bytes.length !== SIGSTRUCT_SIZE) {
     return emptyInfo(`SIGSTRUCT must be ${SIGSTRUCT_SIZE} bytes (found ${bytes.length})`);
   }

@@ -65,6 +65,20 @@ describe('SPEC 9: generated SIGSTRUCTs', () => {
     expect(parseSigstruct(tampered(good, 600, good[600] ^ 0x80)).signatureValid).toBe(false);
   });
 
+  it('takes the bytes as a Buffer, an ArrayBuffer or any view of one, with the same result', () => {
+    const expected = parseSigstruct(good);
+    const copy = good.slice();
+    const inLargerBuffer = new Uint8Array(SIGSTRUCT_SIZE + 16);
+    inLargerBuffer.set(good, 8);
+    for (const bytes of [Buffer.from(good), copy.buffer, new DataView(copy.buffer), new Int8Array(copy.buffer), new DataView(inLargerBuffer.buffer, 8, SIGSTRUCT_SIZE)]) {
+      expect(parseSigstruct(bytes)).toEqual(expected);
+    }
+    expect(expected.ok).toBe(true);
+    for (const wrong of ['AAAA', [1, 2, 3], null, undefined, 7]) {
+      expect(parseSigstruct(wrong as unknown as Uint8Array).problems).toEqual(['SIGSTRUCT must be bytes (a Uint8Array, a Buffer, an ArrayBuffer or another view of one)']);
+    }
+  });
+
   it('truncated, padded and empty input fails with a size problem and empty fields', () => {
     for (const bytes of [good.subarray(0, 1807), new Uint8Array([...good, 0]), new Uint8Array(0)]) {
       const info = parseSigstruct(bytes);
