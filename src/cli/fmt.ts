@@ -2,7 +2,7 @@
 import { chmod, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { FormatterBug, formatSource, SgxpolSyntaxError } from '../format/format.js';
-import { UsageError, type CommandSpec } from './args.js';
+import type { CommandSpec } from './args.js';
 import { absolute, readUserFile, UserError, type CliIo } from './io.js';
 import { formatDiagnostics } from './print.js';
 
@@ -20,6 +20,8 @@ A file with errors is never formatted or changed; its errors are reported.
 options:
   --check     print the files that are not formatted; change nothing
   --write     rewrite the files that are not formatted, in place (atomically)
+  --check --write  both: rewrite them, print their names, and still exit 1 (a check that
+              also fixes; the exit status says a file was not formatted)
   -h, --help  show this help
 
 exit status: 0 ok; 1 a file has errors, cannot be read, or (--check) is not formatted`,
@@ -28,7 +30,6 @@ exit status: 0 ok; 1 a file has errors, cannot be read, or (--check) is not form
   async run(args, io) {
     const check = args.values.check === true;
     const write = args.values.write === true;
-    if (check && write) throw new UsageError("use either --check or --write, not both");
     let failed = false;
     let unformatted = 0;
     for (const file of args.positionals) {
@@ -38,13 +39,12 @@ exit status: 0 ok; 1 a file has errors, cannot be read, or (--check) is not form
         continue;
       }
       const changed = outcome.formatted !== outcome.original;
-      if (check) {
-        if (changed) {
+      if (check || write) {
+        if (changed && check) {
           unformatted++;
           io.stdout.write(`${file}\n`);
         }
-      } else if (write) {
-        if (changed) {
+        if (changed && write) {
           await writeAtomically(absolute(io, file), outcome.formatted);
           io.stderr.write(`formatted ${file}\n`);
         }
@@ -52,7 +52,14 @@ exit status: 0 ok; 1 a file has errors, cannot be read, or (--check) is not form
         io.stdout.write(outcome.formatted);
       }
     }
-    if (check && unformatted > 0) io.stderr.write(`${unformatted} file${unformatted === 1 ? ' is' : 's are'} not formatted; run 'sgxpol fmt --write' on ${unformatted === 1 ? 'it' : 'them'}\n`);
+    if (check && unformatted > 0) {
+      const files = `${unformatted} file${unformatted === 1 ? ' was' : 's were'}`;
+      io.stderr.write(
+        write
+          ? `${files} not formatted, and ${unformatted === 1 ? 'is' : 'are'} now\n`
+          : `${unformatted} file${unformatted === 1 ? ' is' : 's are'} not formatted; run 'sgxpol fmt --write' on ${unformatted === 1 ? 'it' : 'them'}\n`,
+      );
+    }
     return failed || unformatted > 0 ? 1 : 0;
   },
 };

@@ -60,15 +60,23 @@ describe('sgxpol fmt', () => {
     expect(plain.stdout).toBe('');
   });
 
-  it('reports a missing file, and a usage error for no file or both --check and --write', async () => {
+  it('reports a missing file, and a usage error for no file', async () => {
     const dir = scratch({});
     const missing = await sgxpol(['fmt', 'nope.sgxpol'], { cwd: dir });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/cannot read policy nope\.sgxpol: no such file or directory/);
     expect((await sgxpol(['fmt'], { cwd: dir })).code).toBe(1);
-    const both = await sgxpol(['fmt', '--check', '--write', 'x.sgxpol'], { cwd: dir });
+  });
+
+  it('--check --write together: rewrites, names the files, and exits 1 as --check does (SPEC 8)', async () => {
+    const dir = scratch({ 'a.sgxpol': MESSY, 'b.sgxpol': FORMATTED });
+    const both = await sgxpol(['fmt', '--check', '--write', 'a.sgxpol', 'b.sgxpol'], { cwd: dir });
     expect(both.code).toBe(1);
-    expect(both.stderr).toMatch(/either --check or --write/);
+    expect(both.stdout).toBe('a.sgxpol\n');
+    expect(both.stderr).toBe('formatted a.sgxpol\n1 file was not formatted, and is now\n');
+    expect(readFileSync(join(dir, 'a.sgxpol'), 'utf8')).toBe(FORMATTED);
+    const again = await sgxpol(['fmt', '--write', '--check', 'a.sgxpol', 'b.sgxpol'], { cwd: dir });
+    expect(again).toMatchObject({ code: 0, stdout: '', stderr: '' });
   });
 
   it('uses the Prettier configuration next to the file', async () => {
