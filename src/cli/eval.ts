@@ -58,8 +58,9 @@ export function decisionJson(d: Decision): string {
   return JSON.stringify({ decision: d.decision, rule: d.rule, audit: d.audit, reason: d.reason });
 }
 
-/** `allow by host.sgxpol:12 (audit): reason`, `deny by default: …`, `deny (invalid request): …`. */
+/** `allow by host.sgxpol:12 (audit): reason`, `deny by default: …`, `deny: invalid request: …`. */
 export function describeDecision(d: Decision): string {
-  const by = d.rule === null ? ' (invalid request)' : d.rule === 'default' ? ' by default' : ` by ${d.rule}`;
+  // An invalid request's reason says so itself ("invalid request: …").
+  const by = d.rule === null ? '' : d.rule === 'default' ? ' by default' : ` by ${d.rule}`;
   return `${d.decision}${by}${d.audit ? ' (audit)' : ''}: ${d.reason}`;
 }

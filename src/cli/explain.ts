@@ -6,6 +6,7 @@ import { UsageError } from './args.js';
 import type { CliIo } from './io.js';
 import { compilePolicy } from './load.js';
 import { formatDiagnostics } from './print.js';
+import { describeDecision } from './eval.js';
 
 export async function explainDecision(io: CliIo, file: string, request: unknown, json: boolean): Promise<number> {
   if (isTableFile(file, '')) throw new UsageError('--explain needs the policy source (a .sgxpol file), not a compiled table');
@@ -32,8 +33,7 @@ function withoutDecision(e: Explanation): Omit<Explanation, 'decision'> {
 
 export function explanationText(e: Explanation): string {
   const d = e.decision;
-  const by = d.rule === null ? ' (invalid request)' : d.rule === 'default' ? ' by default' : ` by ${d.rule}`;
-  let out = `${d.decision}${by}${d.audit ? ' (audit)' : ''}: ${d.reason}\n`;
+  let out = `${describeDecision(d)}\n`;
   if (e.matching.length > 0) {
     out += '\nmatching rules, in program order:\n';
     for (const m of e.matching) out += `  ${m.rule === d.rule ? '*' : ' '} ${m.rule}  ${m.text}\n`;

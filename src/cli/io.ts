@@ -1,6 +1,6 @@
 // What a command may touch: three streams and a working directory. Tests pass their own.
 import { constants } from 'node:fs';
-import { access, readFile, stat } from 'node:fs/promises';
+import { access, open, readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 export interface CliIo {
@@ -33,10 +33,32 @@ export async function readUserFile(io: CliIo, path: string, what: string, limit 
     const info = await stat(full);
     if (info.isDirectory()) throw new UserError(`${what} ${path} is a directory, not a file`);
     if (info.size > limit) throw new UserError(`${what} ${path} is too large (${info.size} bytes; the limit is ${limit})`);
-    return await readFile(full);
+    if (info.isFile()) return await readFile(full);
+    // A pipe or a device (`<(…)`, /dev/stdin, /dev/zero) has no size to check beforehand: it is
+    // read up to the limit, and refused past it.
+    return await readAtMost(full, limit, `${what} ${path} is too large (over ${limit} bytes)`);
   } catch (e) {
     if (e instanceof UserError) throw e;
     throw new UserError(`cannot read ${what} ${path}: ${systemReason(e)}`);
+  }
+}
+
+/** The bytes of `path`, read until its end or until more than `limit` have come (a UserError). */
+async function readAtMost(path: string, limit: number, tooLarge: string): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1 << 20, limit + 1 - size));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) return Buffer.concat(chunks);
+      size += bytesRead;
+      if (size > limit) throw new UserError(tooLarge);
+      chunks.push(chunk.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
   }
 }
 

@@ -24,6 +24,9 @@ export function isTableFile(path: string, text: string): boolean {
  */
 export async function compilePolicy(io: CliIo, file: string, onProgress?: ProgressListener): Promise<CompileResult> {
   await assertReadableFile(io, file, 'policy');
+  if (extname(file).toLowerCase() === '.json') {
+    throw new UserError(`${file} looks like a compiled table; this command needs the policy source (a .sgxpol file)`);
+  }
   return compileRoot(io, file, onProgress);
 }
 

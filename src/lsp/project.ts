@@ -3,9 +3,10 @@
 // the compiler's full result (diagnostics of every file it loads, the resolved program) with
 // the open documents' unsaved text in place of the disk's.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { SourceFile } from '../compiler/ast.js';
 import { compileFile, type CompileResult } from '../compiler/compile.js';
+import { Codes, error } from '../compiler/diagnostics.js';
 import { parseSource } from '../compiler/parse.js';
 import { occurrencesOf, type Occurrence } from './symbols.js';
 
@@ -137,7 +138,17 @@ export class Project {
 
   /** Compiles `root` with the open documents in front of the disk. */
   analyse(root: string): Analysis {
-    const result = compileFile(root, { overlay: (path) => this.documents.get(path) });
+    let result: CompileResult;
+    try {
+      result = compileFile(root, { overlay: (path) => this.documents.get(path) });
+    } catch (e) {
+      // Only a compiler bug gets here. The server must outlive it: the policy gets one error
+      // that says so, and the next edit is checked afresh.
+      const name = basename(root);
+      const span = { file: name, line: 1, column: 1, offset: 0, endLine: 1, endColumn: 1, endOffset: 0 };
+      const message = `internal error while checking this policy (please report this): ${e instanceof Error ? e.message : String(e)}`;
+      result = { ok: false, diagnostics: [error(Codes.SYNTAX, span, message)], sources: new Map([[name, '']]) };
+    }
     return new Analysis(root, result);
   }
 

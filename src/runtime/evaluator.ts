@@ -5,7 +5,7 @@
 // are frozen objects built once per rule, and the table is flat typed arrays (table.ts).
 // A subject handle carries its atom and class bits, computed once; a plain subject is matched
 // lazily, only as far as the rules the request reaches ask about it.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import {
   ATOM_EXE_GLOB,
   ATOM_EXE_LITERAL,
@@ -811,8 +811,11 @@ function compare(value: number, cmp: number, operand: number): number {
 
 function readTableFile(path: string): Uint8Array {
   try {
+    // A device or a pipe (/dev/zero, a FIFO) could be read for ever; a table is a file.
+    if (!statSync(path).isFile()) throw new Error(`table refused: ${path} is not a regular file`);
     return readFileSync(path);
   } catch (e) {
+    if (e instanceof Error && e.message.startsWith('table refused')) throw e;
     throw new Error(`table refused: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
 }

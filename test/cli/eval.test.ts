@@ -55,7 +55,22 @@ describe('eval', () => {
     expect(d).toMatchObject({ decision: 'deny', rule: null, audit: false });
     expect(d.reason.length).toBeGreaterThan(0);
     const readable = await sgxpol(['eval', 'host.sgxpol', '--request', 'invalid.json'], { cwd });
-    expect(readable.stdout).toMatch(/^deny \(invalid request\): /);
+    expect(readable.stdout).toMatch(/^deny: invalid request: [^\n]+\n$/);
+  });
+
+  it('reads a request from a pipe or device only up to the size limit', async () => {
+    const r = await sgxpol(['eval', 'host.sgxpol', '--request', '/dev/zero'], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('sgxpol: request file /dev/zero is too large (over 16777216 bytes)\n');
+  });
+
+  it('check, compile and the analyses refuse a compiled table with one clear line', async () => {
+    expect((await sgxpol(['compile', 'host.sgxpol', '-o', 'host.json'], { cwd })).code).toBe(0);
+    for (const command of [['check'], ['compile'], ['who-can', '--signer', 'a'.repeat(64)]]) {
+      const r = await sgxpol([command[0], 'host.json', ...command.slice(1)], { cwd });
+      expect(r.code, command[0]).toBe(1);
+      expect(r.stderr, command[0]).toBe('sgxpol: host.json looks like a compiled table; this command needs the policy source (a .sgxpol file)\n');
+    }
   });
 
   it('reads the request from standard input with -', async () => {

@@ -142,6 +142,12 @@ describe('SPEC 7 subject handles and table swap', () => {
     writeFileSync(file, JSON.stringify(table(POLICY)));
     expect(Evaluator.fromFile(file).decide(request(aesmd))).toMatchObject({ decision: 'allow' });
     expect(() => Evaluator.fromFile(path.join(dir, 'missing.json'))).toThrow(/cannot read/);
+    // A device would be read for ever; a folder is no table either.
+    expect(() => Evaluator.fromFile('/dev/zero')).toThrow('table refused: /dev/zero is not a regular file');
+    expect(() => Evaluator.fromFile(dir)).toThrow(`table refused: ${dir} is not a regular file`);
+    const evaluator = Evaluator.fromFile(file);
+    expect(() => evaluator.swapFile('/dev/zero')).toThrow(/not a regular file/);
+    expect(evaluator.decide(request(aesmd))).toMatchObject({ decision: 'allow' });
   });
 });
 
