@@ -81,3 +81,14 @@ describe('globs at the 4096-character limit (SPEC 10: never a crash)', () => {
     expect(result.diagnostics.map((d) => d.code)).toEqual(['W003']);
   });
 });
+
+describe('globs of many distinct characters (their automata are capped, not built to gigabytes)', () => {
+  it('eight 4000-character globs of distinct CJK characters: lints W007, a neverallow still decided', () => {
+    const glob = (k: number) => '/' + Array.from({ length: 3999 }, (_, j) => String.fromCodePoint(0x4e00 + k * 4000 + j)).join('');
+    const classes = Array.from({ length: 8 }, (_, k) => `subject c${k} = exe "${glob(k)}";\nallow c${k} einit * where not debug;`).join('\n');
+    const result = compileSource(`${classes}\nneverallow * einit * where debug;\n`, { filename: 'p.sgxpol' });
+    expect(result.ok).toBe(true); // proved with each glob on its own
+    expect(result.diagnostics.map((d) => d.code)).toEqual(['W007']);
+    expect(result.diagnostics[0].message).toMatch(/^the lints could not run: the exe globs \(8\) need automata of more than 20000 states, or more than 16000000 transitions together \(\d+ distinct characters\)$/);
+  });
+});

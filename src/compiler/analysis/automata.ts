@@ -81,9 +81,20 @@ export function globRegions(globs: readonly string[], mode: GlobMode, limits: Gl
   const tokens = globs.map((g) => tokenizeGlob(g, mode));
   const alphabet = classesOf(tokens, mode);
   const dfas: GlobDfa[] = [];
+  // Each DFA has a row of transitions per state over every character class of every glob, so
+  // long globs of many distinct characters (4,000 different CJK characters each, say) would
+  // need gigabytes: the tables are capped, and a glob set past the cap is refused like one
+  // whose product is too large (E402 / W007, never a crash).
+  let cells = 0;
   for (const t of tokens) {
-    const dfa = globDfa(t, mode, alphabet);
-    if (dfa === undefined) return { ok: false, reason: `an ${mode} glob needs more than ${MAX_GLOB_DFA_STATES} automaton states` };
+    const dfa = globDfa(t, mode, alphabet, MAX_DFA_CELLS - cells);
+    if (dfa === undefined) {
+      return {
+        ok: false,
+        reason: `the ${mode} globs (${globs.length}) need automata of more than ${MAX_GLOB_DFA_STATES} states, or more than ${MAX_DFA_CELLS} transitions together (${alphabet.length} distinct characters)`,
+      };
+    }
+    cells += dfa.accepting.length * alphabet.length;
     dfas.push(dfa);
   }
   const vectors: Int32Array[] = [];
@@ -325,11 +336,15 @@ interface GlobDfa {
 }
 
 const MAX_GLOB_DFA_STATES = 20_000;
+/** Most transitions (states × character classes) of all the globs' DFAs together. */
+const MAX_DFA_CELLS = 16_000_000;
 
-function globDfa(t: GlobTokens, mode: GlobMode, classPoints: number[]): GlobDfa | undefined {
+/** The DFA of one glob over `classPoints`, or undefined when it needs more than `maxCells` transitions or MAX_GLOB_DFA_STATES states. */
+function globDfa(t: GlobTokens, mode: GlobMode, classPoints: number[], maxCells: number): GlobDfa | undefined {
   const m = t.kinds.length;
   const slashMatters = mode === 'exe';
   const runs = t.kinds.filter((k) => k === Tok.Run || k === Tok.RunNoSlash).length;
+  if ((m + 2) * classPoints.length > maxCells && runs === 0) return undefined;
   if (runs === 0) return chainDfa(t, slashMatters, classPoints);
   const isRun = (p: number) => p < m && (t.kinds[p] === Tok.Run || t.kinds[p] === Tok.RunNoSlash);
   const close = (set: Set<number>, p: number) => {
@@ -355,7 +370,7 @@ function globDfa(t: GlobTokens, mode: GlobMode, classPoints: number[]): GlobDfa 
   close(start, 0);
   intern(start);
   for (let s = 0; s < sets.length; s++) {
-    if (sets.length > MAX_GLOB_DFA_STATES) return undefined;
+    if (sets.length > MAX_GLOB_DFA_STATES || sets.length * classCount > maxCells) return undefined;
     for (let c = 0; c < classCount; c++) {
       const point = classPoints[c];
       const slash = slashMatters && point === SLASH;
