@@ -196,30 +196,28 @@ function nfaMatcher(tokens: GlobTokens): (subject: string) => boolean {
   const advance = new Int32Array(classCount * words);
   const stay = new Int32Array(2 * words); // run tokens care only whether the character is `/`
   const runs = new Int32Array(words);
+  // `?` tokens accept every class (exe: but `/`); they are gathered into two masks and added to
+  // every class's row at the end, so that building the table costs tokens + classes × words,
+  // not tokens × classes (a 4096-character glob of distinct characters has 4096 classes).
+  const anyMask = new Int32Array(words);
+  const notSlashMask = new Int32Array(words);
+  const classIndex = (u: number): number => (u === SLASH ? 1 : u < 128 ? asciiClass[u] : otherClass.get(u)!);
   for (let i = 0; i < m; i++) {
     const w = i >>> 5;
     const bit = 1 << (i & 31);
     const kind = kinds[i];
     if (kind === Tok.RunNoSlash || kind === Tok.Run) runs[w] |= bit;
-    for (let k = 0; k < classCount; k++) {
-      const isSlash = k === 1;
-      switch (kind) {
-        case Tok.Literal:
-          if (points[i] === classPoint[k]) advance[k * words + w] |= bit;
-          break;
-        case Tok.OneNoSlash:
-          if (!isSlash) advance[k * words + w] |= bit;
-          break;
-        case Tok.One:
-          advance[k * words + w] |= bit;
-          break;
-      }
-    }
+    if (kind === Tok.Literal) advance[classIndex(points[i]) * words + w] |= bit;
+    else if (kind === Tok.One) anyMask[w] |= bit;
+    else if (kind === Tok.OneNoSlash) notSlashMask[w] |= bit;
     if (kind === Tok.RunNoSlash) stay[w] |= bit;
     if (kind === Tok.Run) {
       stay[w] |= bit;
       stay[words + w] |= bit;
     }
+  }
+  for (let k = 0; k < classCount; k++) {
+    for (let w = 0; w < words; w++) advance[k * words + w] |= anyMask[w] | (k === 1 ? 0 : notSlashMask[w]);
   }
   const classOf = (c: number): number => (c < 128 ? asciiClass[c] : (otherClass.get(c) ?? 0));
   const finalWord = m >>> 5;
