@@ -197,7 +197,10 @@ function makeState(table: LoadedTable): State {
     ruleDecisions: new Array(table.json.rules.length),
     defaultDecision: frozenDecision(d.effect, 'default', d.audit, `no rule matched; the policy's default is ${d.effect}`),
     defaultAllows: d.effect === 'allow',
-    stack: new Uint8Array((table.maxStack + 1) * (table.classDepth + 2)),
+    // Lazily matched classes nest their programs on the stack (at most LAZY_CLASS_DEPTH_LIMIT
+    // deep); matched eagerly, a class program reads earlier classes' bits and needs one program's
+    // worth. (Sizing it by depth × stack either way let a hostile table reserve gigabytes.)
+    stack: new Uint8Array((table.maxStack + 1) * (table.classDepth <= LAZY_CLASS_DEPTH_LIMIT ? table.classDepth + 2 : 1)),
     atomStamp: new Int32Array(table.atomCount),
     atomValue: new Uint8Array(table.atomCount),
     classStamp: new Int32Array(classCount),
@@ -338,6 +341,7 @@ export class Evaluator {
           this.atomBits = null;
           this.classBits = null;
           this.wordsHandle = null;
+          this.held = heldSet(this.plainSubject);
           this.nextStamp();
         } else {
           this.matchEagerly(state);
@@ -623,11 +627,14 @@ export class Evaluator {
     return state.classValue[c];
   }
 
+  /** The devices the subject being matched lazily holds, as a set when there are many (`heldSet`). */
+  private held: Set<string> | undefined = undefined;
+
   private atomBit(atom: number): number {
     if (this.atomBits !== null) return this.atomBits[atom];
     const state = this.state;
     if (state.atomStamp[atom] !== this.stamp) {
-      state.atomValue[atom] = matchAtom(state.table, atom, this.subject);
+      state.atomValue[atom] = matchAtom(state.table, atom, this.subject, this.held);
       state.atomStamp[atom] = this.stamp;
     }
     return state.atomValue[atom];
@@ -745,7 +752,8 @@ export class Evaluator {
   private matchEagerly(state: State): void {
     const table = state.table;
     const atoms = new Uint8Array(table.atomCount);
-    for (let i = 0; i < atoms.length; i++) atoms[i] = matchAtom(table, i, this.subject);
+    const held = heldSet(this.subject);
+    for (let i = 0; i < atoms.length; i++) atoms[i] = matchAtom(table, i, this.subject, held);
     const classes = new Uint8Array(table.classPrograms.length);
     this.atomBits = atoms;
     this.classBits = classes;
@@ -755,8 +763,16 @@ export class Evaluator {
   }
 }
 
-/** Whether a subject satisfies one subject atom: 0 or 1. */
-function matchAtom(table: LoadedTable, atom: number, subject: NormalizedSubject): number {
+/** Above this many held devices, `holds` atoms look the device up in a set made once per match. */
+const HELD_SET_MIN = 16;
+
+/** The subject's held devices as a set when there are many (a request may list any number), else undefined. */
+function heldSet(subject: NormalizedSubject): Set<string> | undefined {
+  return subject.holds.length > HELD_SET_MIN ? new Set(subject.holds) : undefined;
+}
+
+/** Whether a subject satisfies one subject atom: 0 or 1. `held`: its devices as a set, if made. */
+function matchAtom(table: LoadedTable, atom: number, subject: NormalizedSubject, held: Set<string> | undefined): number {
   switch (table.atomKind[atom]) {
     case ATOM_EXE_LITERAL:
       return subject.exe === table.atomText[atom] ? 1 : 0;
@@ -765,7 +781,7 @@ function matchAtom(table: LoadedTable, atom: number, subject: NormalizedSubject)
     case ATOM_LABEL:
       return subject.label !== undefined && table.atomMatcher[atom]!.matches(subject.label) ? 1 : 0;
     case ATOM_HOLDS:
-      return subject.holds.includes(table.atomText[atom]!) ? 1 : 0;
+      return (held !== undefined ? held.has(table.atomText[atom]!) : subject.holds.includes(table.atomText[atom]!)) ? 1 : 0;
     case ATOM_UID:
       return subject.uid >= table.atomLo[atom] && subject.uid <= table.atomHi[atom] ? 1 : 0;
     case ATOM_GID:

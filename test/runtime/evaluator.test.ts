@@ -115,6 +115,46 @@ allow * einit signer intel where exe "/opt/?/run" and label "?:*";
   });
 });
 
+describe('subjects matched eagerly and lazily, and many held devices', () => {
+  // A chain of classes deeper than 32 is matched eagerly (every class in order); a shallow one
+  // lazily (only the classes a rule needs). Both must decide as the reference interpreter does.
+  const chain = (depth: number): string => {
+    const lines = ['subject c0 = holds "/dev/kvm" and not holds "/dev/null";'];
+    for (let i = 1; i < depth; i++) lines.push(`subject c${i} = (c${i - 1} and not uid 7) or (uid ${1000 + i} and not holds "/dev/d${i}");`);
+    lines.push(`allow c${depth - 1} einit signer "${A}" where not (isvsvn < 2 and subject c${depth >> 1});`);
+    return lines.join('\n') + '\n';
+  };
+  const many = Array.from({ length: 3000 }, (_, i) => `/dev/d${i}`);
+  const subjects = [
+    { exe: '/bin/x', uid: 1, gid: 1, holds: ['/dev/kvm'] },
+    { exe: '/bin/x', uid: 7, gid: 1, holds: ['/dev/kvm'] },
+    { exe: '/bin/x', uid: 1, gid: 1, holds: [...many, '/dev/kvm'] },
+    { exe: '/bin/x', uid: 1, gid: 1, holds: [...many, '/dev/kvm', '/dev/null'] },
+    { exe: '/bin/x', uid: 1010, gid: 1, holds: [] },
+    { exe: '/bin/x', uid: 1010, gid: 1, holds: many },
+  ];
+  for (const depth of [8, 40]) {
+    it(`a chain of ${depth} classes, with up to 3,002 held devices`, () => {
+      const compiled = compileSource(chain(depth), { filename: 'host.sgxpol' });
+      if (!compiled.ok) throw new Error(JSON.stringify(compiled.diagnostics));
+      const evaluator = Evaluator.fromTable(compiled.table!);
+      const decisions = new Set<string>();
+      for (const subject of subjects) {
+        for (const isvsvn of [1, 5]) {
+          const req = request(subject, { isvsvn });
+          // Decision, rule and audit flag (the reasons' wording is the evaluator's own).
+          const { decision, rule, audit } = referenceDecide(compiled.program!, req);
+          const expected = { decision, rule, audit };
+          expect(evaluator.decide(req), JSON.stringify([depth, subject.uid, subject.holds.length, isvsvn])).toMatchObject(expected);
+          expect(evaluator.decide({ ...req, subject: evaluator.resolveSubject(subject) })).toMatchObject(expected);
+          decisions.add(decision);
+        }
+      }
+      expect([...decisions].sort()).toEqual(['allow', 'deny']);
+    });
+  }
+});
+
 describe('SPEC 7 subject handles and table swap', () => {
   it('lets a handle stand in for the subject, across a swap', () => {
     const evaluator = Evaluator.fromTable(table(POLICY));
