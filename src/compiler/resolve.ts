@@ -30,6 +30,12 @@ export const MAX_RULES = 1_000_000;
  * shallow, so that a long chain of names is an error, never a stack overflow.
  */
 export const MAX_NAME_DEPTH = 256;
+/**
+ * How deeply a subject class's expression may nest with every class it names written out in
+ * place (what lowering and the reference interpreter recurse through): the parser's 256 levels
+ * times 256 names would be 65,536, far past Node's stack. 2,048 keeps every stage well inside it.
+ */
+export const MAX_EXPANDED_NESTING = 2048;
 
 /** Where the root's text comes from: a file on disk, or text given with a name. */
 export interface RootInput {
@@ -238,40 +244,52 @@ export function resolveProgram(root: RootInput, onProgress: ResolveProgress = ()
     return def;
   };
 
-  // ---- how deep names are defined through names (MAX_NAME_DEPTH) ----
-  const refsOf = (def: Definition): Definition[] => {
-    const found: Definition[] = [];
-    const take = (name: Name) => {
+  // ---- how deep names are defined through names (MAX_NAME_DEPTH, MAX_EXPANDED_NESTING) ----
+  // Each name a definition refers to, with the expression nesting at which it stands there
+  // (1: the whole expression; each `and`, `or`, `not` above it adds one), and how deeply the
+  // definition's own expression nests.
+  const edgesOf = (def: Definition): { refs: Definition[]; levels: number[]; nesting: number } => {
+    const refs: Definition[] = [];
+    const levels: number[] = [];
+    let nesting = 1;
+    const take = (name: Name, level: number) => {
       const target = definitions.get(name.text);
-      if (target !== undefined && target.kind === def.kind) found.push(target);
+      if (target === undefined || target.kind !== def.kind) return;
+      refs.push(target);
+      levels.push(level);
     };
     if (def.kind === 'subject') {
-      const walk = (expr: SubjExpr) => {
-        if (expr.kind === 'or' || expr.kind === 'and') expr.operands.forEach(walk);
-        else if (expr.kind === 'not') walk(expr.operand);
-        else if (expr.kind === 'ref') take(expr.name);
+      const walk = (expr: SubjExpr, level: number) => {
+        nesting = Math.max(nesting, level);
+        if (expr.kind === 'or' || expr.kind === 'and') for (const operand of expr.operands) walk(operand, level + 1);
+        else if (expr.kind === 'not') walk(expr.operand, level + 1);
+        else if (expr.kind === 'ref') take(expr.name, level);
       };
-      walk((def.decl as SubjectDecl).expr);
-    } else for (const item of (def.decl as SetDecl).items) if (item.kind === 'ref') take(item.name);
-    return found;
+      walk((def.decl as SubjectDecl).expr, 1);
+    } else for (const item of (def.decl as SetDecl).items) if (item.kind === 'ref') take(item.name, 1);
+    return { refs, levels, nesting };
   };
-  const depths = nameDepths([...definitions.values()], refsOf);
+  const edges = new Map<Definition, ReturnType<typeof edgesOf>>();
+  for (const def of definitions.values()) edges.set(def, edgesOf(def));
+  const defs = [...definitions.values()];
+  // Names: 1 + the deepest name referred to. Expanded nesting: a class's expression with every
+  // class it names written out in place, as lowering and the interpreters walk it.
+  const nameDepth = longestPaths(defs, (def) => edges.get(def)!.refs, () => 1, () => 1);
+  const expanded = longestPaths(defs, (def) => edges.get(def)!.refs, (def, i) => edges.get(def)!.levels[i] - 1, (def) => edges.get(def)!.nesting);
   const tooDeep = new Set<Definition>();
-  for (const [def, depth] of depths) {
-    if (depth <= MAX_NAME_DEPTH) continue;
-    tooDeep.add(def);
-    // Reported once, where a chain first passes the limit, not at every name above it.
-    if (refsOf(def).every((ref) => (depths.get(ref) ?? 0) <= MAX_NAME_DEPTH)) {
-      const what = def.kind === 'subject' ? 'subject class' : `${def.kind} set`;
-      diagnostics.push(
-        error(
-          Codes.NESTING_TOO_DEEP,
-          def.name.span,
-          `${what} \`${def.name.text}\` is defined through more than ${MAX_NAME_DEPTH} levels of names; define it more directly`,
-        ),
-      );
+  const report = (depths: Map<Definition, number>, limit: number, words: string) => {
+    for (const [def, depth] of depths) {
+      if (depth <= limit || tooDeep.has(def)) continue;
+      tooDeep.add(def);
+      // Reported once, where a chain first passes the limit, not at every name above it.
+      if (edges.get(def)!.refs.every((ref) => (depths.get(ref) ?? 0) <= limit)) {
+        const what = def.kind === 'subject' ? 'subject class' : `${def.kind} set`;
+        diagnostics.push(error(Codes.NESTING_TOO_DEEP, def.name.span, `${what} \`${def.name.text}\` is defined through ${words}; define it more directly`));
+      }
     }
-  }
+  };
+  report(nameDepth, MAX_NAME_DEPTH, `more than ${MAX_NAME_DEPTH} levels of names`);
+  report(expanded, MAX_EXPANDED_NESTING, `names whose expressions nest more than ${MAX_EXPANDED_NESTING} levels deep written out`);
 
   // ---- measurement sets: expand includes, detect recursion ----
   const signers = new Map<string, MeasurementSet>();
@@ -411,11 +429,17 @@ export function resolveProgram(root: RootInput, onProgress: ResolveProgress = ()
 }
 
 /**
- * How many names deep each definition is: 1 for one that refers to no other name, else 1 + the
- * deepest name it refers to (a reference back into a cycle counts 0; cycles are reported
- * elsewhere). Worked out with a stack of its own, not recursion: the chain may be very long.
+ * The longest path from each definition down through the names it refers to: own(def) for one
+ * that refers to none, else the larger of own(def) and weight(def, i) + the path of its i-th
+ * reference (a reference back into a cycle counts 0; cycles are reported elsewhere). Worked out
+ * with a stack of its own, not recursion: a chain may be very long.
  */
-function nameDepths(defs: Definition[], refsOf: (def: Definition) => Definition[]): Map<Definition, number> {
+function longestPaths(
+  defs: Definition[],
+  refsOf: (def: Definition) => Definition[],
+  weight: (def: Definition, i: number) => number,
+  own: (def: Definition) => number,
+): Map<Definition, number> {
   const depth = new Map<Definition, number>();
   const onPath = new Set<Definition>();
   for (const start of defs) {
@@ -423,26 +447,25 @@ function nameDepths(defs: Definition[], refsOf: (def: Definition) => Definition[
     const stack: { def: Definition; refs: Definition[]; next: number; deepest: number }[] = [];
     const enter = (def: Definition) => {
       onPath.add(def);
-      stack.push({ def, refs: refsOf(def), next: 0, deepest: 0 });
+      stack.push({ def, refs: refsOf(def), next: 0, deepest: own(def) });
     };
     enter(start);
     while (stack.length > 0) {
       const top = stack[stack.length - 1];
       if (top.next < top.refs.length) {
-        const ref = top.refs[top.next++];
+        const i = top.next++;
+        const ref = top.refs[i];
         const known = depth.get(ref);
-        if (known !== undefined) top.deepest = Math.max(top.deepest, known);
-        else if (!onPath.has(ref)) enter(ref);
+        if (known !== undefined) top.deepest = Math.max(top.deepest, weight(top.def, i) + known);
+        else if (!onPath.has(ref)) {
+          top.next--; // come back to this reference once its depth is known
+          enter(ref);
+        }
         continue;
       }
       stack.pop();
       onPath.delete(top.def);
-      const own = top.deepest + 1;
-      depth.set(top.def, own);
-      if (stack.length > 0) {
-        const parent = stack[stack.length - 1];
-        parent.deepest = Math.max(parent.deepest, own);
-      }
+      depth.set(top.def, top.deepest);
     }
   }
   return depth;

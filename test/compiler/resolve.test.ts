@@ -185,6 +185,26 @@ describe('names defined through names: at most 256 deep (E906), never a stack ov
     ]);
   });
 
+  it('nesting through names is bounded too: 2,048 levels written out (E906 past them)', () => {
+    // c_i = uid 3 or (uid 3 or (… c_{i-1})): each class nests `depth` levels around the previous.
+    const nested = (classes: number, depth: number) => {
+      const lines = ['subject c0 = uid 5;'];
+      for (let i = 1; i < classes; i++) lines.push(`subject c${i} = ${'uid 3 or ('.repeat(depth - 1)}c${i - 1}${')'.repeat(depth - 1)};`);
+      lines.push(`allow c${classes - 1} einit *;`, 'neverallow * einit * where debug;');
+      return `${lines.join('\n')}\n`;
+    };
+    // 8 classes nesting 255 each: 7 × 255 + 1 = 1,786 levels, compiled, analysed and decided.
+    const ok = compileSource(nested(8, 256), { filename: 'p.sgxpol' });
+    expect(ok.diagnostics.map((d) => d.code)).toEqual(['E401']); // the neverallow's analysis ran through them
+    const witness = ok.diagnostics[0].witness as { subject: { uid: number } };
+    expect(witness.subject.uid).toBe(3);
+    // 9 classes: 8 × 255 + 1 = 2,041 levels still; 10: 2,296, one error at c9.
+    expect(compileSource(nested(9, 256)).diagnostics.map((d) => d.code)).toEqual(['E401']);
+    expect(compileSource(nested(10, 256), { filename: 'p.sgxpol' }).diagnostics.map((d) => [d.code, d.line, d.message])).toEqual([
+      ['E906', 10, 'subject class `c9` is defined through names whose expressions nest more than 2048 levels deep written out; define it more directly'],
+    ]);
+  });
+
   it('a name used many times at depth is counted once (diamonds are not chains)', () => {
     const lines = ['subject d0 = uid 0;'];
     for (let i = 1; i <= 200; i++) lines.push(`subject d${i} = d${i - 1} or d${i - 1} and uid ${i};`);
