@@ -60,7 +60,11 @@ export function decisionJson(d: Decision): string {
 
 /** `allow by host.sgxpol:12 (audit): reason`, `deny by default: …`, `deny: invalid request: …`. */
 export function describeDecision(d: Decision): string {
-  // An invalid request's reason says so itself ("invalid request: …").
-  const by = d.rule === null ? '' : d.rule === 'default' ? ' by default' : ` by ${d.rule}`;
+  if (d.rule === null) {
+    // The evaluator's reason for an invalid request says so itself; the reference
+    // interpreter's (`--explain`) does not.
+    return `${d.decision}: ${d.reason.startsWith('invalid request: ') ? d.reason : `invalid request: ${d.reason}`}`;
+  }
+  const by = d.rule === 'default' ? ' by default' : ` by ${d.rule}`;
   return `${d.decision}${by}${d.audit ? ' (audit)' : ''}: ${d.reason}`;
 }

@@ -47,15 +47,17 @@ export async function readUserFile(io: CliIo, path: string, what: string, limit 
 async function readAtMost(path: string, limit: number, tooLarge: string): Promise<Buffer> {
   const handle = await open(path, 'r');
   try {
+    // One scratch buffer, and a copy of each read's bytes: a pipe gives 64 KiB a read, and
+    // keeping slices of fresh 1 MiB buffers would hold 16 times the input.
+    const scratch = Buffer.allocUnsafe(1 << 20);
     const chunks: Buffer[] = [];
     let size = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(1 << 20, limit + 1 - size));
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
-      if (bytesRead === 0) return Buffer.concat(chunks);
+      const { bytesRead } = await handle.read(scratch, 0, Math.min(scratch.length, limit + 1 - size), null);
+      if (bytesRead === 0) return Buffer.concat(chunks, size);
       size += bytesRead;
       if (size > limit) throw new UserError(tooLarge);
-      chunks.push(chunk.subarray(0, bytesRead));
+      chunks.push(Buffer.from(scratch.subarray(0, bytesRead)));
     }
   } finally {
     await handle.close();

@@ -41,19 +41,22 @@ export function checkProgram(program: Program, options: CheckOptions = {}): Diag
     // still be proved in the coarse space, where each glob is a yes/no of its own: a proof there
     // holds for every request. What it cannot prove stays an error.
     const coarse = program.neverallows.length > 0 ? setUpAnalysis([program], { ...DEFAULT_SPACE_LIMITS, coarseGlobs: true }) : undefined;
-    const proved = new Set<Neverallow>();
+    // Why each neverallow is not proved in the coarse space (absent: proved).
+    const unproved = new Map<Neverallow, string>();
     if (coarse?.ok) {
       for (const { neverallow, outcome } of checkNeverallows(coarse.analysis, options.neverallow ?? neverallowOptionsFor(program.rules.length))) {
-        if (outcome.status === 'holds') proved.add(neverallow);
+        if (outcome.status === 'unknown') unproved.set(neverallow, outcome.reason);
+        else if (outcome.status === 'violated') unproved.set(neverallow, 'treating each glob on its own, a request it forbids might be allowed');
       }
+    } else if (coarse !== undefined) {
+      for (const neverallow of program.neverallows) unproved.set(neverallow, `treating each glob on its own failed too: ${coarse.reason}`);
     }
-    for (const neverallow of program.neverallows) {
-      if (proved.has(neverallow)) continue;
+    for (const [neverallow, why] of unproved) {
       diagnostics.push(
         error(
           Codes.ANALYSIS_INCOMPLETE,
           neverallow.decl.span,
-          `neverallow ${neverallow.id} could not be checked: ${setup.reason}, and treating each glob on its own did not prove it; it is neither proved nor refuted, so the policy is not accepted (use fewer overlapping globs, or split the policy)`,
+          `neverallow ${neverallow.id} could not be checked: ${setup.reason}; ${why}; it is neither proved nor refuted, so the policy is not accepted (use fewer overlapping globs, or split the policy)`,
         ),
       );
     }

@@ -304,8 +304,12 @@ export class Evaluator {
   /** The decision for a request (SPEC 5). Never throws. */
   decide(request: unknown): Decision {
     try {
-      return this.decideUnsafe(request);
+      const decision = this.decideUnsafe(request);
+      // A lazily matched subject's set of held devices (up to the request's size) is not kept.
+      this.held = undefined;
+      return decision;
     } catch {
+      this.held = undefined;
       return invalid('the request could not be read');
     }
   }

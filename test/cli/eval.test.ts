@@ -56,6 +56,10 @@ describe('eval', () => {
     expect(d.reason.length).toBeGreaterThan(0);
     const readable = await sgxpol(['eval', 'host.sgxpol', '--request', 'invalid.json'], { cwd });
     expect(readable.stdout).toMatch(/^deny: invalid request: [^\n]+\n$/);
+    // --explain decides with the reference interpreter, whose reason does not say "invalid request".
+    const explained = await sgxpol(['eval', 'host.sgxpol', '--request', 'invalid.json', '--explain'], { cwd });
+    expect(explained.code).toBe(2);
+    expect(explained.stdout.split('\n')[0]).toBe(readable.stdout.trimEnd());
   });
 
   it('reads a request from a pipe or device only up to the size limit', async () => {

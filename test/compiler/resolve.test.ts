@@ -198,6 +198,9 @@ describe('names defined through names: at most 256 deep (E906), never a stack ov
     expect(ok.diagnostics.map((d) => d.code)).toEqual(['E401']); // the neverallow's analysis ran through them
     const witness = ok.diagnostics[0].witness as { subject: { uid: number } };
     expect(witness.subject.uid).toBe(3);
+    // The edge: 24 classes nesting 90 each are 23 × 89 + 1 = 2,048 levels; 33 nesting 65 are 2,049.
+    expect(compileSource(nested(24, 90)).diagnostics.map((d) => d.code)).toEqual(['E401']);
+    expect(compileSource(nested(33, 65), { filename: 'p.sgxpol' }).diagnostics.map((d) => [d.code, d.line])).toEqual([['E906', 33]]);
     // 9 classes: 8 × 255 + 1 = 2,041 levels still; 10: 2,296, one error at c9.
     expect(compileSource(nested(9, 256)).diagnostics.map((d) => d.code)).toEqual(['E401']);
     expect(compileSource(nested(10, 256), { filename: 'p.sgxpol' }).diagnostics.map((d) => [d.code, d.line, d.message])).toEqual([

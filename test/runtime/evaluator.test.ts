@@ -132,6 +132,12 @@ describe('subjects matched eagerly and lazily, and many held devices', () => {
     { exe: '/bin/x', uid: 1, gid: 1, holds: [...many, '/dev/kvm', '/dev/null'] },
     { exe: '/bin/x', uid: 1010, gid: 1, holds: [] },
     { exe: '/bin/x', uid: 1010, gid: 1, holds: many },
+    // Right after a subject holding many devices (matched through a set), one holding none: it
+    // must not see the other's set (c3 holds for it only while it does not hold /dev/d3). Its
+    // gid differs, so that the subject cache does not take it for the same process and give it
+    // a handle: it is matched lazily, as the first was.
+    { exe: '/bin/x', uid: 1003, gid: 1, holds: many },
+    { exe: '/bin/x', uid: 1003, gid: 2, holds: [] },
   ];
   for (const depth of [8, 40]) {
     it(`a chain of ${depth} classes, with up to 3,002 held devices`, () => {
@@ -140,7 +146,7 @@ describe('subjects matched eagerly and lazily, and many held devices', () => {
       const evaluator = Evaluator.fromTable(compiled.table!);
       const decisions = new Set<string>();
       for (const subject of subjects) {
-        for (const isvsvn of [1, 5]) {
+        for (const isvsvn of [5, 1]) { // 5 first: the first decision of a subject is the lazy one
           const req = request(subject, { isvsvn });
           // Decision, rule and audit flag (the reasons' wording is the evaluator's own).
           const { decision, rule, audit } = referenceDecide(compiled.program!, req);
