@@ -176,21 +176,16 @@ function nfaMatcher(tokens: GlobTokens): (subject: string) => boolean {
   const asciiClass = new Int32Array(128);
   asciiClass[SLASH] = 1;
   const otherClass = new Map<number, number>();
-  const classPoint: number[] = [-1, SLASH];
+  let classCount = 2;
   for (let i = 0; i < m; i++) {
     const u = points[i];
     if (kinds[i] !== Tok.Literal || u === SLASH) continue;
     if (u < 128) {
-      if (asciiClass[u] === 0) {
-        asciiClass[u] = classPoint.length;
-        classPoint.push(u);
-      }
+      if (asciiClass[u] === 0) asciiClass[u] = classCount++;
     } else if (!otherClass.has(u)) {
-      otherClass.set(u, classPoint.length);
-      classPoint.push(u);
+      otherClass.set(u, classCount++);
     }
   }
-  const classCount = classPoint.length;
 
   const words = (m >>> 5) + 1; // bits 0..m
   const advance = new Int32Array(classCount * words);

@@ -344,8 +344,7 @@ function globDfa(t: GlobTokens, mode: GlobMode, classPoints: number[], maxCells:
   const m = t.kinds.length;
   const slashMatters = mode === 'exe';
   const runs = t.kinds.filter((k) => k === Tok.Run || k === Tok.RunNoSlash).length;
-  if ((m + 2) * classPoints.length > maxCells && runs === 0) return undefined;
-  if (runs === 0) return chainDfa(t, slashMatters, classPoints);
+  if (runs === 0) return (m + 2) * classPoints.length > maxCells ? undefined : chainDfa(t, slashMatters, classPoints);
   const isRun = (p: number) => p < m && (t.kinds[p] === Tok.Run || t.kinds[p] === Tok.RunNoSlash);
   const close = (set: Set<number>, p: number) => {
     set.add(p);
