@@ -8,7 +8,7 @@ import {
   countLineBreaks, countTokens, describeToken, isRealToken, keywordTokens, spanAfter, startsStatement, tokenize, tokenSpan,
   Ident, LParen, Not, RParen, Semi,
 } from './lexer.js';
-import { parser } from './parser.js';
+import { MAX_PARSE_ERRORS, parser } from './parser.js';
 import { loneSurrogateAt } from '../runtime/text.js';
 import { lastAtOrBefore, SourceLines, SourceSpan } from './span.js';
 
@@ -163,6 +163,7 @@ function parseWhole(text: string, file: string): ParseResult {
 
   const cst = parser.parseTokens(tokens);
   const syntaxErrors = parser.errors as RecognitionError[];
+  const stoppedAt = parser.stoppedAt;
   const items = (cst.children.topLevel ?? []) as CstNode[];
   // Where each item starts places errors; a file without any never needs it, so it is looked up on demand.
   const firsts = new Array<IToken | undefined | null>(items.length).fill(null);
@@ -233,6 +234,10 @@ function parseWhole(text: string, file: string): ParseResult {
     syntax.length = MAX_SYNTAX_DIAGNOSTICS;
     const last = syntax[syntax.length - 1];
     syntax.push({ ...last, message: `${more} more syntax errors not reported` });
+  }
+  if (stoppedAt !== undefined) {
+    const where = isRealToken(stoppedAt) ? tokenSpan(stoppedAt, file) : startSpan(file);
+    syntax.push(error(Codes.SYNTAX, where, `too many syntax errors (${MAX_PARSE_ERRORS}): the rest of the file, from line ${where.line}, column ${where.column}, was not parsed; fix the errors above first`));
   }
   // concat, not push(...): there can be more diagnostics than a call may have arguments.
   const all = diagnostics.concat(syntax, builder.diagnostics);

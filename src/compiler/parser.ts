@@ -93,6 +93,9 @@ const SUBJECT_ATOM = "a subject predicate ('exe', 'label', 'holds', 'uid' or 'gi
 const CONDITION_ATOM =
   "a condition ('isvprodid', 'isvsvn', an attribute such as 'debug', 'signer', 'enclave', 'exe', 'label', 'holds', 'uid', 'gid', 'subject', 'true', 'false', 'not' or '(')";
 
+/** A parse stops after this many syntax errors and `junk` items (see the `file` rule). */
+export const MAX_PARSE_ERRORS = 1000;
+
 const INSERTABLE = new Set<TokenType>([Comma, Eq, RBrace, RParen, DotDot, Einit, Version]);
 
 // ---- the grammar --------------------------------------------------------------------------------
@@ -100,6 +103,13 @@ const INSERTABLE = new Set<TokenType>([Comma, Eq, RBrace, RParen, DotDot, Einit,
 export class SgxpolParser extends CstParser {
   /** True right after a statement failed: a new statement may then begin only where one surely starts. */
   private recovering = false;
+  /**
+   * Where the last parse stopped because it had met `MAX_PARSE_ERRORS` errors (the first token not
+   * parsed), or undefined when it read the whole input.
+   */
+  stoppedAt: IToken | undefined;
+  /** `junk` items so far: each is a syntax error too, though not one of chevrotain's. */
+  private junkItems = 0;
   /**
    * chevrotain runs a rule's body on every invocation, so an `OR`'s alternatives or a `MANY` /
    * `OPTION` body written inline would be built anew each time: an object and a closure per
@@ -130,12 +140,19 @@ export class SgxpolParser extends CstParser {
   parseTokens(tokens: IToken[]): CstNode {
     this.input = tokens;
     this.recovering = false;
+    this.stoppedAt = undefined;
+    this.junkItems = 0;
     // Recognition exceptions are control flow for chevrotain's recovery and their stack traces
     // are never read: do not pay for capturing them in a file full of errors.
     const stackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     try {
-      return this.file();
+      const cst = this.file();
+      if (this.stoppedAt !== undefined) {
+        // chevrotain reports the unread rest as one more error; the caller reports `stoppedAt` instead.
+        this.errors = this.errors.slice(0, MAX_PARSE_ERRORS);
+      }
+      return cst;
     } finally {
       Error.stackTraceLimit = stackTraceLimit;
       // The parser outlives the parse: let the tokens go (setting `input` also clears `errors`).
@@ -145,17 +162,34 @@ export class SgxpolParser extends CstParser {
     }
   }
 
+  /** The number of errors so far (`errors` is a copy of chevrotain's list). */
+  private errorCount(): number {
+    return (this as unknown as { _errors?: unknown[] })._errors?.length ?? this.errors.length;
+  }
+
+  /** Ends the parse at the next token: records where, and returns false for the `file` rule's gate. */
+  private stop(): boolean {
+    this.stoppedAt ??= this.LA(1);
+    return false;
+  }
+
   private atStatementStart(): boolean {
     return startsStatement(this.LA(0), this.LA(1), this.LA(2), this.LA(3));
   }
 
   // file = { statement } ;   (plus `junk` items, so that one bad statement does not end the parse)
+  // After MAX_PARSE_ERRORS errors the rest is not parsed: recovering from each error costs far
+  // more than parsing a statement, and a file of broken statements could take minutes and
+  // gigabytes to no purpose (at most MAX_SYNTAX_DIAGNOSTICS of them are reported).
   public file = this.RULE('file', () => {
-    this.MANY(this.bodies.fileMany ??= () => {
-      const item = this.SUBRULE(this.topLevel);
-      this.ACTION(() => {
-        this.recovering = item.recoveredNode === true;
-      });
+    this.MANY(this.bodies.fileMany ??= {
+      GATE: () => this.errorCount() + this.junkItems < MAX_PARSE_ERRORS || this.stop(),
+      DEF: () => {
+        const item = this.SUBRULE(this.topLevel);
+        this.ACTION(() => {
+          this.recovering = item.recoveredNode === true;
+        });
+      },
     });
   });
 
@@ -172,6 +206,9 @@ export class SgxpolParser extends CstParser {
   /** Tokens that are not a statement: up to and including the next `;`, or up to a line that starts a statement. */
   private junk = this.RULE('junk', () => {
     this.CONSUME(AnyToken);
+    this.ACTION(() => {
+      this.junkItems++;
+    });
     this.MANY(this.bodies.junkMany ??= {
       GATE: () => this.LA(0).tokenType !== Semi && !this.atStatementStart(),
       DEF: () => this.CONSUME2(AnyToken),

@@ -390,6 +390,32 @@ describe('error recovery: one diagnostic per mistake, later statements still par
     expect(r.diagnostics).toHaveLength(101);
     expect(r.diagnostics[100].message).toBe('50 more syntax errors not reported');
   });
+
+  it('stops parsing after 1,000 syntax errors and says where, so a file of broken statements costs seconds, not minutes', () => {
+    // Each `allow * einit signer ;` is one error; on one line, all but the first are quiet (same line).
+    const broken = 'allow * einit signer ; '.repeat(1500);
+    const r = parse(`${broken}\nallow a einit *;\n`);
+    const last = r.diagnostics[r.diagnostics.length - 1];
+    expect(last.message).toMatch(/^too many syntax errors \(1000\): the rest of the file, from line 1, column \d+, was not parsed; fix the errors above first$/);
+    // Each broken statement is two problems to the parser (the error, then its `;` as junk), so
+    // parsing stopped at the 501st, and the good rule after them all was never read.
+    expect([last.line, last.column]).toEqual([1, 'allow * einit signer ; '.length * 500 + 1]);
+    expect(r.file.statements).toHaveLength(0);
+    expect(r.diagnostics).toHaveLength(2);
+  });
+
+  it('counts stray items (junk) toward the same limit', () => {
+    const r = parse(';'.repeat(1200));
+    const last = r.diagnostics[r.diagnostics.length - 1];
+    expect(last.message).toMatch(/^too many syntax errors \(1000\): .* column 1001, was not parsed/);
+  });
+
+  it('reads the whole file below the limit', () => {
+    const r = parse('x;\n'.repeat(999) + 'allow a einit *;\n');
+    expect(r.diagnostics.map((d) => d.message).filter((m) => m.startsWith('too many'))).toEqual([]);
+    expect(r.diagnostics[100].message).toBe('899 more syntax errors not reported');
+    expect(r.file.statements).toHaveLength(1);
+  });
 });
 
 describe('SPEC 4 spans: rule ids come from the first token', () => {
@@ -518,7 +544,8 @@ describe('performance', () => {
 
   it('a file full of errors stays linear, and any number of diagnostics is returned', () => {
     const t0 = performance.now();
-    expect(parse('allow a einit signer\n'.repeat(20_000)).diagnostics).toHaveLength(101);
+    // 100 reported, one saying how many more, one saying where parsing stopped (after 1,000).
+    expect(parse('allow a einit signer\n'.repeat(20_000)).diagnostics).toHaveLength(102);
     const sets = parse(`signer s = ${'"abc", '.repeat(200_000)}"${A}";`);
     expect(sets.diagnostics).toHaveLength(200_000);
     console.log(`files full of errors parsed in ${(performance.now() - t0).toFixed(0)} ms`);
