@@ -39,6 +39,26 @@ describe('work limits', () => {
     expect(outcome.ok).toBe(false);
     if (!outcome.ok) expect(outcome.reason).toContain('more than 2000 automaton states');
   });
+
+  it('"does some exe match no glob?" stops at the first such string, not after the whole breadth of the product', () => {
+    // 1,000 globs `/**X`, X distinct: any path ending in another character matches none (depth
+    // 2). Checked when states were expanded rather than found, the search first went through the
+    // thousand states of depth 2, a thousand transitions each, each a thousand globs wide: 64 s,
+    // and now past the work limit.
+    const globs = Array.from({ length: 1_000 }, (_, i) => `/**${String.fromCodePoint(0x4e00 + i)}`);
+    const outcome = globRegions(globs, 'exe', { maxStates: 200_000 });
+    expect(outcome.ok ? 'ok' : outcome.reason).toBe('ok');
+    if (outcome.ok) expect(outcome.regions.vectors.filter((v) => v.length === 0)).toHaveLength(1);
+  }, 60_000);
+
+  it('a product of many live globs is refused by the work it costs, not only by its state count', () => {
+    // 1,000 globs `/**X/**` all overlap and stay alive: about a thousand states, each 1,000 globs
+    // wide, with a thousand transitions each.
+    const globs = Array.from({ length: 1_000 }, (_, i) => `/**${String.fromCodePoint(0x4e00 + i)}/**`);
+    const outcome = globRegions(globs, 'exe', { maxStates: 200_000 });
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.reason).toContain('too costly to explore (more than 100000000 steps)');
+  }, 60_000);
 });
 
 describe('a neverallow over globs too many for the exact space (SPEC 3.5: iff, fail closed)', () => {

@@ -24,6 +24,14 @@ const NUL = 0;
 
 /** SPEC 2: exe and label strings are at most this long. */
 export const MAX_STRING_LENGTH = 4096;
+/**
+ * Most work one exploration may do (per transition tried, the length of the state it leaves:
+ * the successor reads every live glob, and is hashed and compared as long) before it gives up like one with
+ * too many states: a second or two. The states it keeps may hold at most MAX_EXPLORE_KEPT numbers
+ * together (128 MB).
+ */
+export const MAX_EXPLORE_WORK = 100_000_000;
+export const MAX_EXPLORE_KEPT = 32_000_000;
 
 // ---- the canonical-path automaton (exe only) ----------------------------------------------------
 
@@ -108,7 +116,11 @@ export function globRegions(globs: readonly string[], mode: GlobMode, limits: Gl
       limits.maxStates - states,
       stopWhen,
     );
-    if (typeof outcome === 'string') return `the ${mode} globs (${globs.length}) combine into more than ${limits.maxStates} automaton states`;
+    if (typeof outcome === 'string') {
+      return outcome === 'too much work'
+        ? `the ${mode} globs (${globs.length}) combine into an automaton too costly to explore (more than ${MAX_EXPLORE_WORK} steps)`
+        : `the ${mode} globs (${globs.length}) combine into more than ${limits.maxStates} automaton states`;
+    }
     states += outcome.states;
     return outcome.regions;
   };
@@ -245,53 +257,84 @@ function explore(
   const parents: number[] = [];
   const points: number[] = [];
   const depths: number[] = [];
-  const index = new Map<string, number>();
-  // One character per number when every glob index and DFA state fits 16 bits, else two.
-  const wide = dfas.length >= 0xffff || dfas.some((d) => d.accepting.length >= 0xffff);
-  const keyOf = (tuple: Int32Array): string => {
-    if (wide) return tuple.join(',');
-    let key = '';
-    for (let i = 0; i < tuple.length; i += 4096) key += String.fromCharCode(...tuple.subarray(i, i + 4096));
-    return key;
+  // States by a hash of their numbers: a number, or a list of them when hashes collide.
+  const index = new Map<number, number | number[]>();
+  const hashOf = (tuple: ArrayLike<number>): number => {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < tuple.length; i++) h = Math.imul(h ^ tuple[i], 0x01000193);
+    return h;
   };
-  /** Adds a state unless known; false when that would pass `maxStates`. */
-  const add = (tuple: Int32Array, parent: number, point: number, depth: number): boolean => {
-    const key = keyOf(tuple);
-    if (index.has(key)) return true;
-    if (states.length >= maxStates) return false;
-    index.set(key, states.length);
+  const same = (known: Int32Array, tuple: ArrayLike<number>): boolean => {
+    if (known.length !== tuple.length) return false;
+    for (let i = 0; i < known.length; i++) if (known[i] !== tuple[i]) return false;
+    return true;
+  };
+  const known = (hash: number, tuple: ArrayLike<number>): boolean => {
+    const found = index.get(hash);
+    if (found === undefined) return false;
+    if (typeof found === 'number') return same(states[found], tuple);
+    return found.some((s) => same(states[s], tuple));
+  };
+  const remember = (hash: number, s: number): void => {
+    const found = index.get(hash);
+    if (found === undefined) index.set(hash, s);
+    else if (typeof found === 'number') index.set(hash, [found, s]);
+    else found.push(s);
+  };
+  const regionByVector = new Map<string, number>();
+  const vectors: Int32Array[] = [];
+  const witnessState: number[] = [];
+  // Work: a state's key is built per transition and its successors are computed glob by glob,
+  // so a product of many live globs can cost far more than its state count says (1,000 globs
+  // `/**X` made one check take a minute at a few thousand states).
+  let work = 0;
+  // Numbers held in the states found: the memory the search takes.
+  let kept = 0;
+  const ADDED = 0;
+  const STOP = 1;
+  const FULL = 2;
+  /**
+   * Adds a state unless known, in breadth-first order; a new state's match vector is recorded
+   * when first met (so the witness is a shortest string), and `stopWhen` may end the search
+   * there. FULL when the state or work limit would be passed.
+   */
+  const add = (numbers: readonly number[], parent: number, point: number, depth: number): number => {
+    const hash = hashOf(numbers);
+    if (known(hash, numbers)) return ADDED;
+    if (states.length >= maxStates) return FULL;
+    kept += numbers.length;
+    if (kept > MAX_EXPLORE_KEPT) return FULL;
+    const s = states.length;
+    const tuple = Int32Array.from(numbers);
+    remember(hash, s);
     states.push(tuple);
     parents.push(parent);
     points.push(point);
     depths.push(depth);
-    return true;
+    // A label may be any string; an exe must be a canonical path.
+    if (mode === 'label' || tuple[0] === Path.InSegment) {
+      const accepted: number[] = [];
+      for (let i = 1; i < tuple.length; i += 2) if (dfas[tuple[i]].accepting[tuple[i + 1]] === 1) accepted.push(tuple[i]);
+      const vector = accepted.join(',');
+      if (!regionByVector.has(vector)) {
+        regionByVector.set(vector, vectors.length);
+        vectors.push(Int32Array.from(accepted));
+        witnessState.push(s);
+        if (stopWhen?.(accepted)) return STOP;
+      }
+    }
+    return ADDED;
   };
   const start: number[] = [mode === 'exe' ? Path.Start : Path.InSegment];
   dfas.forEach((dfa, g) => {
     if (!dfa.dead[0]) start.push(g, 0);
   });
-  add(Int32Array.from(start), -1, -1, 0);
-
-  const regionByVector = new Map<string, number>();
-  const vectors: Int32Array[] = [];
-  const witnessState: number[] = [];
   const tried = new Set<number>();
   const next: number[] = [];
-  search: for (let s = 0; s < states.length; s++) {
+  let outcome = add(start, -1, -1, 0);
+  search: for (let s = 0; s < states.length && outcome === ADDED; s++) {
     const state = states[s];
     const path = state[0] as Path;
-    // A label may be any string; an exe must be a canonical path.
-    if (mode === 'label' || path === Path.InSegment) {
-      const accepted: number[] = [];
-      for (let i = 1; i < state.length; i += 2) if (dfas[state[i]].accepting[state[i + 1]] === 1) accepted.push(state[i]);
-      const key = accepted.join(',');
-      if (!regionByVector.has(key)) {
-        regionByVector.set(key, vectors.length);
-        vectors.push(Int32Array.from(accepted));
-        witnessState.push(s);
-        if (stopWhen?.(accepted)) break search;
-      }
-    }
     if (depths[s] === MAX_STRING_LENGTH) continue;
     // Only classes that some glob treats unlike the "other" class can lead elsewhere.
     tried.clear();
@@ -299,6 +342,12 @@ function explore(
     for (let i = 1; i < state.length; i += 2) for (const c of dfas[state[i]].distinct[state[i + 1]]) tried.add(c);
     tried.add(otherClass);
     for (const c of tried) {
+      // Computing the successor reads every live glob, and its hash and comparison as many numbers.
+      work += state.length;
+      if (work > MAX_EXPLORE_WORK) {
+        outcome = FULL;
+        break search;
+      }
       const point = classPoints[c];
       const nextPath = mode === 'exe' ? pathStep(path, point) : Path.InSegment;
       if (nextPath === Path.Dead) continue;
@@ -309,9 +358,11 @@ function explore(
         const to = dfa.next[state[i + 1] * classCount + c];
         if (!dfa.dead[to]) next.push(state[i], to);
       }
-      if (!add(Int32Array.from(next), s, point, depths[s] + 1)) return 'too many states';
+      outcome = add(next, s, point, depths[s] + 1);
+      if (outcome !== ADDED) break search;
     }
   }
+  if (outcome === FULL) return work > MAX_EXPLORE_WORK || kept > MAX_EXPLORE_KEPT ? 'too much work' : 'too many states';
 
   const witnesses = witnessState.map((s) => {
     const text: number[] = [];
