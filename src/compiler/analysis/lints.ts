@@ -48,7 +48,7 @@ const NAMED_SHADOWERS = 5;
 
 export function lintProgram(analysis: Analysis, options: LintOptions = lintOptionsFor(analysis.logics[0].rules.length)): LintResult {
   const logic = analysis.logics[0];
-  const budget = new Budget(options.budget);
+  const budget = new Budget(options.budget, true);
   const solver = new Solver(analysis.builder, budget);
   const findings: LintFinding[] = [];
   const rules = logic.rules;

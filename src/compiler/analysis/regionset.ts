@@ -15,6 +15,23 @@ export interface RegionSet {
 
 const NONE = new Int32Array(0);
 
+/**
+ * Region numbers read by the set operations below since the process started. Sets of a dimension
+ * with many regions can be long (thousands of overlapping uid ranges), and then the operations,
+ * not the solver's steps, are the work; a Budget that is asked to (the lints') charges it.
+ */
+let setWork = 0;
+
+/** The set operations' work so far (see `setWork`); only differences between two readings mean anything. */
+export function setWorkDone(): number {
+  return setWork;
+}
+
+/** Counts work done elsewhere over a set's region numbers (indexing them, say) as set work. */
+export function chargeSetWork(numbers: number): void {
+  setWork += numbers;
+}
+
 export function regionSet(n: number, ids: Iterable<number>, neg = false): RegionSet {
   const sorted = Int32Array.from(new Set(ids)).sort();
   return { n, neg, ids: sorted };
@@ -140,6 +157,7 @@ function lopsided(small: Int32Array, large: Int32Array): boolean {
 function both(a: Int32Array, b: Int32Array): Int32Array {
   if (a.length > b.length) [a, b] = [b, a];
   if (a.length === 0) return NONE;
+  setWork += lopsided(a, b) ? a.length : a.length + b.length;
   const out: number[] = [];
   if (lopsided(a, b)) {
     for (const v of a) if (contains(b, v)) out.push(v);
@@ -160,6 +178,7 @@ function both(a: Int32Array, b: Int32Array): Int32Array {
 
 function minus(a: Int32Array, b: Int32Array): Int32Array {
   if (a.length === 0 || b.length === 0) return a;
+  setWork += lopsided(a, b) ? a.length : a.length + b.length;
   const out: number[] = [];
   if (lopsided(a, b)) {
     for (const v of a) if (!contains(b, v)) out.push(v);
@@ -176,6 +195,7 @@ function minus(a: Int32Array, b: Int32Array): Int32Array {
 function either(a: Int32Array, b: Int32Array): Int32Array {
   if (a.length === 0) return b;
   if (b.length === 0) return a;
+  setWork += a.length + b.length;
   const out: number[] = [];
   let i = 0;
   let j = 0;
@@ -194,6 +214,7 @@ function either(a: Int32Array, b: Int32Array): Int32Array {
 function shareOne(a: Int32Array, b: Int32Array): boolean {
   if (a.length > b.length) [a, b] = [b, a];
   if (a.length === 0) return false;
+  setWork += lopsided(a, b) ? a.length : a.length + b.length;
   if (lopsided(a, b)) {
     for (const v of a) if (contains(b, v)) return true;
     return false;
@@ -211,6 +232,7 @@ function shareOne(a: Int32Array, b: Int32Array): boolean {
 /** Some member of `a` is not in `b`. */
 function notAllIn(a: Int32Array, b: Int32Array): boolean {
   if (a.length > b.length) return true;
+  setWork += lopsided(a, b) ? a.length : a.length + b.length;
   if (lopsided(a, b)) {
     for (const v of a) if (!contains(b, v)) return true;
     return false;
@@ -224,6 +246,7 @@ function notAllIn(a: Int32Array, b: Int32Array): boolean {
 }
 
 function unionSize(a: Int32Array, b: Int32Array): number {
+  setWork += a.length + b.length;
   let i = 0;
   let j = 0;
   let count = 0;

@@ -16,7 +16,7 @@
 // returns a box iff a solution exists. Work is counted; past the budget the search gives up
 // with BudgetExceeded, which callers report (never as a pass).
 import { BIG_JUNCTION, FALSE, TRUE, type Formula, type FormulaBuilder, type Junction, type Literal } from './formula.js';
-import { intersect, intersects, isEmpty, isSubset, size, union, type RegionSet } from './regionset.js';
+import { chargeSetWork, intersect, intersects, isEmpty, isSubset, setWorkDone, size, union, type RegionSet } from './regionset.js';
 import type { Box, RegionSpace } from './space.js';
 
 export class BudgetExceeded extends Error {
@@ -25,12 +25,31 @@ export class BudgetExceeded extends Error {
   }
 }
 
-/** A work counter shared by the searches of one question (or one run of lints). */
+/** Region numbers the set operations read (regionset.ts) per unit of a Budget that counts them. */
+export const SET_WORK_PER_UNIT = 64;
+
+/**
+ * A work counter shared by the searches of one question (or one run of lints). With
+ * `countSetWork`, the set operations' work since the budget was made is charged too (see
+ * regionset.ts `setWorkDone`): the lints' budget must bound their time whatever the sets' sizes.
+ * A neverallow's does not, so that no proof that used to finish is now given up (E402).
+ */
 export class Budget {
   used = 0;
-  constructor(public limit: number) {}
+  private setWorkSeen: number;
+  constructor(
+    public limit: number,
+    private readonly countSetWork = false,
+  ) {
+    this.setWorkSeen = setWorkDone();
+  }
   spend(units: number): void {
     this.used += units;
+    if (this.countSetWork) {
+      const now = setWorkDone();
+      this.used += (now - this.setWorkSeen) / SET_WORK_PER_UNIT;
+      this.setWorkSeen = now;
+    }
     if (this.used > this.limit) throw new BudgetExceeded();
   }
   get remaining(): number {
@@ -255,6 +274,7 @@ export class Solver {
         groups.set(best.dim, group);
       }
       group.members.push(i);
+      chargeSetWork(best.key.ids.length);
       for (const region of best.key.ids) {
         const bucket = group.buckets.get(region);
         if (bucket === undefined) group.buckets.set(region, [i]);
