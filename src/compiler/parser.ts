@@ -110,6 +110,8 @@ export class SgxpolParser extends CstParser {
   stoppedAt: IToken | undefined;
   /** `junk` items so far: each is a syntax error too, though not one of chevrotain's. */
   private junkItems = 0;
+  /** How many errors chevrotain had recorded when the parse stopped (see `stop`). */
+  private errorsAtStop = 0;
   /**
    * chevrotain runs a rule's body on every invocation, so an `OR`'s alternatives or a `MANY` /
    * `OPTION` body written inline would be built anew each time: an object and a closure per
@@ -149,8 +151,9 @@ export class SgxpolParser extends CstParser {
     try {
       const cst = this.file();
       if (this.stoppedAt !== undefined) {
-        // chevrotain reports the unread rest as one more error; the caller reports `stoppedAt` instead.
-        this.errors = this.errors.slice(0, MAX_PARSE_ERRORS);
+        // chevrotain reports the unread rest as one more error (of one kind or another); the
+        // caller reports `stoppedAt` instead.
+        this.errors = this.errors.slice(0, this.errorsAtStop);
       }
       return cst;
     } finally {
@@ -167,9 +170,16 @@ export class SgxpolParser extends CstParser {
     return (this as unknown as { _errors?: unknown[] })._errors?.length ?? this.errors.length;
   }
 
-  /** Ends the parse at the next token: records where, and returns false for the `file` rule's gate. */
+  /**
+   * Ends the parse at the next token: records where (unless nothing is left to read) and how
+   * many errors there were, and returns false for the `file` rule's gate.
+   */
   private stop(): boolean {
-    this.stoppedAt ??= this.LA(1);
+    const next = this.LA(1);
+    if (this.stoppedAt === undefined && isRealToken(next)) {
+      this.stoppedAt = next;
+      this.errorsAtStop = this.errorCount();
+    }
     return false;
   }
 

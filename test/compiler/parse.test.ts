@@ -410,6 +410,22 @@ describe('error recovery: one diagnostic per mistake, later statements still par
     expect(last.message).toMatch(/^too many syntax errors \(1000\): .* column 1001, was not parsed/);
   });
 
+  it('a file whose 1,000th problem is its last item was read whole: no "not parsed" error', () => {
+    const r = parse('x;\n'.repeat(1000));
+    expect(r.diagnostics.filter((d) => d.message.startsWith('too many'))).toEqual([]);
+    expect(r.diagnostics[100].message).toBe('900 more syntax errors not reported');
+  });
+
+  it('the errors before the stop are reported as they were, and nothing chevrotain adds after it', () => {
+    // 999 stray `;` (one junk item, quiet), `x;` (junk) and then the stop at `allow`.
+    const r = parse(';'.repeat(999) + '\nx;\nallow a einit *;\n');
+    expect(r.diagnostics.map((d) => [d.line, d.column, d.message.slice(0, 40)])).toEqual([
+      [1, 1, "unexpected ';': there is no statement be"],
+      [2, 1, "expected a statement ('policy', 'import'"],
+      [3, 1, 'too many syntax errors (1000): the rest '],
+    ]);
+  });
+
   it('reads the whole file below the limit', () => {
     const r = parse('x;\n'.repeat(999) + 'allow a einit *;\n');
     expect(r.diagnostics.map((d) => d.message).filter((m) => m.startsWith('too many'))).toEqual([]);

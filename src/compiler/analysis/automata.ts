@@ -117,9 +117,9 @@ export function globRegions(globs: readonly string[], mode: GlobMode, limits: Gl
       stopWhen,
     );
     if (typeof outcome === 'string') {
-      return outcome === 'too much work'
-        ? `the ${mode} globs (${globs.length}) combine into an automaton too costly to explore (more than ${MAX_EXPLORE_WORK} steps)`
-        : `the ${mode} globs (${globs.length}) combine into more than ${limits.maxStates} automaton states`;
+      if (outcome === 'too much work') return `the ${mode} globs (${globs.length}) combine into an automaton too costly to explore (more than ${MAX_EXPLORE_WORK} steps)`;
+      if (outcome === 'too large') return `the ${mode} globs (${globs.length}) combine into automaton states too large to keep (more than ${MAX_EXPLORE_KEPT} numbers together)`;
+      return `the ${mode} globs (${globs.length}) combine into more than ${limits.maxStates} automaton states`;
     }
     states += outcome.states;
     return outcome.regions;
@@ -362,7 +362,7 @@ function explore(
       if (outcome !== ADDED) break search;
     }
   }
-  if (outcome === FULL) return work > MAX_EXPLORE_WORK || kept > MAX_EXPLORE_KEPT ? 'too much work' : 'too many states';
+  if (outcome === FULL) return work > MAX_EXPLORE_WORK ? 'too much work' : kept > MAX_EXPLORE_KEPT ? 'too large' : 'too many states';
 
   const witnesses = witnessState.map((s) => {
     const text: number[] = [];
