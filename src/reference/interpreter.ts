@@ -110,10 +110,25 @@ function objectMatches(program: Program, object: ObjectRef, enclave: NormalizedE
   return set.values.includes(measurement);
 }
 
+/**
+ * Whether a subject is in each class already asked about, by subject and program. A class is
+ * a fixed set, so this changes no answer; without it a class built as `sN = sN-1 and sN-1`
+ * would be evaluated 2^N times.
+ */
+const membership = new WeakMap<NormalizedSubject, WeakMap<Program, Map<string, boolean>>>();
+
 function inSubjectClass(program: Program, name: string, subject: NormalizedSubject): boolean {
+  let byProgram = membership.get(subject);
+  if (byProgram === undefined) membership.set(subject, (byProgram = new WeakMap()));
+  let known = byProgram.get(program);
+  if (known === undefined) byProgram.set(program, (known = new Map()));
+  const answer = known.get(name);
+  if (answer !== undefined) return answer;
   const subjectClass = program.subjects.get(name);
   if (subjectClass === undefined) throw new Error(`reference: subject class '${name}' is not in the program`);
-  return subjectExprHolds(program, subjectClass.decl.expr, subject);
+  const holds = subjectExprHolds(program, subjectClass.decl.expr, subject);
+  known.set(name, holds);
+  return holds;
 }
 
 function subjectExprHolds(program: Program, expr: SubjExpr, subject: NormalizedSubject): boolean {

@@ -235,6 +235,16 @@ describe('SPEC 3.3: subject classes', () => {
     expect(inClass(`holds "/dev/kvm"`)).toBe(false);
   });
 
+  it('a class is evaluated once per request, however often it is named (2^40 paths, one answer each)', () => {
+    // s40 = s39 and s39, …: written out, s40 would test uid 2^40 times. Each class's answer is
+    // remembered for the request, so this takes microseconds (and would not finish otherwise).
+    let definitions = 'subject s0 = uid 0..10;\n';
+    for (let i = 1; i <= 40; i++) definitions += `subject s${i} = s${i - 1} and s${i - 1};\n`;
+    expect(inClass('s40', { uid: 7 }, definitions)).toBe(true);
+    expect(inClass('s40', { uid: 11 }, definitions)).toBe(false);
+    expect(inClass('not s40 or s40', { uid: 11 }, definitions)).toBe(true);
+  });
+
   it('uid N and uid N..M (inclusive), gid likewise', () => {
     expect(inClass(`uid 107`, { uid: 107 })).toBe(true);
     expect(inClass(`uid 107`, { uid: 108 })).toBe(false);
