@@ -49,7 +49,8 @@ function compile(root: RootInput, onProgress: ProgressListener = () => {}): Comp
     return { ok: false, diagnostics: sortDiagnostics(diagnostics), program, sources };
   }
   onProgress('check', 0, program.rules.length);
-  diagnostics.push(...checkProgram(program));
+  // A loop, not push(...): a policy can have more warnings than a call may have arguments.
+  for (const diagnostic of checkProgram(program)) diagnostics.push(diagnostic);
   if (hasErrors(diagnostics)) return { ok: false, diagnostics: sortDiagnostics(diagnostics), program, sources };
   onProgress('lower', 0, program.rules.length);
   const table = lowerProgram(program);

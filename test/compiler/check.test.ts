@@ -85,3 +85,12 @@ describe('W002 syntactic duplicates', () => {
     ]);
   });
 });
+
+describe('more warnings than a call may have arguments (SPEC 10: never a crash)', () => {
+  it('130,000 copies of one rule compile, with a W002 for each copy', () => {
+    // The warnings were once added with push(...all), which overflows the stack past ~120,000.
+    const r = compileSource('allow * einit *;\n'.repeat(130_000));
+    expect(r.ok).toBe(true);
+    expect(r.diagnostics.filter((d) => d.code === 'W002')).toHaveLength(129_999);
+  }, 60_000);
+});

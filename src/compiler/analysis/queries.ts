@@ -207,7 +207,7 @@ function access(analysis: Analysis, box: Box, options: QueryOptions, describeSub
             else always.push(name);
           }
         } else {
-          always.push(...subjectClassesOf(logic, request));
+          for (const name of subjectClassesOf(logic, request)) always.push(name);
         }
         const because = program.rules.find((r) => r.id === rule)?.because;
         const summary = describeShape(shape, always);
