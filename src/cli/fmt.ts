@@ -1,7 +1,7 @@
 // `sgxpol fmt FILE... [--check] [--write]`: the Prettier plugin's canonical layout.
-import { chmod, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { FormatterBug, formatSource, SgxpolSyntaxError } from '../format/format.js';
+import { FormattedTooLarge, FormatterBug, formatSource, SgxpolSyntaxError } from '../format/format.js';
 import type { CommandSpec } from './args.js';
 import { absolute, readUserFile, UserError, type CliIo } from './io.js';
 import { formatDiagnostics } from './print.js';
@@ -84,7 +84,7 @@ async function formatOne(io: CliIo, file: string): Promise<Outcome> {
       io.stderr.write(`sgxpol: ${file} was not formatted: fix ${diagnostics.length === 1 ? 'the error' : 'the errors'} first\n`);
       return { kind: 'error' };
     }
-    if (e instanceof FormatterBug) {
+    if (e instanceof FormatterBug || e instanceof FormattedTooLarge) {
       io.stderr.write(`sgxpol: ${file}: ${e.message}\n`);
       return { kind: 'error' };
     }
@@ -92,8 +92,19 @@ async function formatOne(io: CliIo, file: string): Promise<Outcome> {
   }
 }
 
-/** Writes next to the file, then renames over it: a reader sees the old text or the new, never half. */
-async function writeAtomically(path: string, text: string): Promise<void> {
+/**
+ * Writes next to the file, then renames over it: a reader sees the old text or the new, never
+ * half. A symbolic link is followed: the file it names is rewritten and the link stays. Only a
+ * regular file is rewritten (not a FIFO or a device, whose text was read once and is gone).
+ */
+async function writeAtomically(given: string, text: string): Promise<void> {
+  let path: string;
+  try {
+    path = await realpath(given);
+    if (!(await stat(path)).isFile()) throw new Error('not a regular file');
+  } catch (e) {
+    throw new UserError(`cannot write ${given}: ${e instanceof Error ? e.message : String(e)}`);
+  }
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {
     const mode = (await stat(path)).mode & 0o7777;

@@ -3,11 +3,18 @@
 import * as prettier from 'prettier';
 import plugin, { PARSER_NAME } from './plugin.js';
 import { formattingProblem } from './verify.js';
+import { MAX_SOURCE_BYTES } from '../compiler/parse.js';
 
 export { SgxpolSyntaxError } from './plugin.js';
 
 /** The formatted text failed the faithfulness check: a formatter bug. Nothing is written. */
 export class FormatterBug extends Error {}
+
+/**
+ * The formatted text would be over SPEC 10's 16 MiB limit for a source file (a file just under
+ * it can grow when formatted). Not a bug; nothing is written.
+ */
+export class FormattedTooLarge extends Error {}
 
 export interface FormatOptions {
   /** The file's path: names it in errors, and finds its Prettier configuration (with `config`). */
@@ -31,6 +38,10 @@ export async function formatSource(text: string, options: FormatOptions = {}): P
     plugins: [plugin],
     ...(options.filepath !== undefined ? { filepath: options.filepath } : {}),
   });
+  const bytes = Buffer.byteLength(formatted, 'utf8');
+  if (bytes > MAX_SOURCE_BYTES) {
+    throw new FormattedTooLarge(`formatted, the file would be ${bytes} bytes, over the 16 MiB limit for a policy file (${MAX_SOURCE_BYTES} bytes); split it with imports. The file was left as it was`);
+  }
   const problem = formattingProblem(text, formatted);
   if (problem !== undefined) throw new FormatterBug(`formatter bug (please report it): ${problem}; the file was left as it was`);
   return formatted;

@@ -1,5 +1,5 @@
 // SPEC 8 `sgxpol fmt FILE… [--check] [--write]`.
-import { readFileSync, readdirSync, statSync, chmodSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, chmodSync, lstatSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scratch, sgxpol, INTEL_LE_SIGNER } from './harness.js';
@@ -42,6 +42,16 @@ describe('sgxpol fmt', () => {
     expect(statSync(join(dir, 'b.sgxpol')).mtimeMs).toBe(before);
     expect(readdirSync(dir).sort()).toEqual(['a.sgxpol', 'b.sgxpol']);
     expect((await sgxpol(['fmt', '--check', 'a.sgxpol'], { cwd: dir })).code).toBe(0);
+  });
+
+  it('--write through a symbolic link rewrites the file it names and keeps the link', async () => {
+    const dir = scratch({ 'real.sgxpol': MESSY });
+    symlinkSync('real.sgxpol', join(dir, 'link.sgxpol'));
+    const r = await sgxpol(['fmt', '--write', 'link.sgxpol'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(lstatSync(join(dir, 'link.sgxpol')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, 'real.sgxpol'), 'utf8')).toBe(FORMATTED);
+    expect(readdirSync(dir).sort()).toEqual(['link.sgxpol', 'real.sgxpol']);
   });
 
   it('leaves a file with a syntax error untouched and reports the error; the other files are still formatted', async () => {
