@@ -60,6 +60,8 @@ class PolicyServer {
   private cache = new Map<string, Analysis>();
   private timer: NodeJS.Timeout | undefined;
   private published = new Set<string>();
+  /** Set by `shutdown`: no more validations. */
+  private stopped = false;
 
   constructor(private readonly connection: Connection) {}
 
@@ -102,6 +104,13 @@ class PolicyServer {
     });
     c.onCompletion((p) => this.completion(p.textDocument.uri, p.position));
     c.onDocumentFormatting((p) => this.format(p.textDocument.uri));
+    // After `shutdown` nothing more is published: a validation still waiting would write to a
+    // connection that `exit` may already have closed.
+    c.onShutdown(() => {
+      this.stopped = true;
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = undefined;
+    });
     this.documents.listen(c);
     c.listen();
   }
@@ -117,11 +126,22 @@ class PolicyServer {
   }
 
   private schedule(): void {
+    if (this.stopped) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.validate();
+      try {
+        this.validate();
+      } catch {
+        // Only a closed connection gets here (the compiler's failures are diagnostics, see
+        // Project.analyse): there is no one left to tell.
+      }
     }, VALIDATE_DELAY_MS);
+  }
+
+  /** Publishes one file's diagnostics; a connection closed meanwhile is not an error. */
+  private publish(uri: string, diagnostics: LspDiagnostic[]): void {
+    this.connection.sendDiagnostics({ uri, diagnostics }).catch(() => undefined);
   }
 
   /** Compiles every root that loads an open document, and publishes the diagnostics of every file they load. */
@@ -147,9 +167,9 @@ class PolicyServer {
     for (const [path, diagnostics] of byPath) {
       const uri = this.uriOf(path);
       now.add(uri);
-      void this.connection.sendDiagnostics({ uri, diagnostics });
+      this.publish(uri, diagnostics);
     }
-    for (const uri of this.published) if (!now.has(uri)) void this.connection.sendDiagnostics({ uri, diagnostics: [] });
+    for (const uri of this.published) if (!now.has(uri)) this.publish(uri, []);
     this.published = now;
   }
 
