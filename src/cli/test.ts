@@ -124,21 +124,27 @@ function showRule(rule: string | null): string {
 
 /** Reads and validates every case file; on any problem prints them all and returns undefined. */
 async function readCaseFiles(io: CliIo, paths: string[]): Promise<{ path: string; content: CaseFile }[] | undefined> {
-  const validate = caseFileValidator();
   const files: { path: string; content: CaseFile }[] = [];
   let problems = 0;
   for (const path of paths) {
     let content: unknown;
+    let bytes = 0;
     try {
-      content = parseUserJson((await readUserFile(io, path, 'case file')).toString('utf8'), `case file ${path}`);
+      const text = (await readUserFile(io, path, 'case file')).toString('utf8');
+      bytes = text.length;
+      content = parseUserJson(text, `case file ${path}`);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       io.stderr.write(`sgxpol: ${e.message}\n`);
       problems++;
       continue;
     }
+    // Every schema error of a small file is listed; a large one's first only, since a 16 MiB
+    // file of bad cases has millions of them (they took gigabytes to collect).
+    const large = bytes > ALL_ERRORS_UP_TO;
+    const validate = caseFileValidator(!large);
     if (!validate(content)) {
-      io.stderr.write(`sgxpol: ${path}: not a valid case file (schemas/cases.schema.json):\n`);
+      io.stderr.write(`sgxpol: ${path}: not a valid case file (schemas/cases.schema.json)${large ? '; its first error' : ''}:\n`);
       for (const error of validate.errors ?? []) io.stderr.write(`  ${describeSchemaError(error)}\n`);
       problems++;
       continue;
@@ -152,15 +158,21 @@ async function readCaseFiles(io: CliIo, paths: string[]): Promise<{ path: string
   return files;
 }
 
-let cachedValidator: ValidateFunction | undefined;
+/** Case files up to this many characters have all their schema errors listed. */
+const ALL_ERRORS_UP_TO = 256 * 1024;
 
-function caseFileValidator(): ValidateFunction {
-  if (!cachedValidator) {
+const cachedValidators = new Map<boolean, ValidateFunction>();
+
+/** The case-file schema's validator, collecting every error or stopping at the first. */
+function caseFileValidator(allErrors: boolean): ValidateFunction {
+  let validator = cachedValidators.get(allErrors);
+  if (validator === undefined) {
     // The schema ships in the package next to dist/ and src/ (both two levels below the root).
     const schema = JSON.parse(readFileSync(new URL('../../schemas/cases.schema.json', import.meta.url), 'utf8')) as object;
-    cachedValidator = new Ajv2020({ allErrors: true, strict: true }).compile(schema);
+    validator = new Ajv2020({ allErrors, strict: true }).compile(schema);
+    cachedValidators.set(allErrors, validator);
   }
-  return cachedValidator;
+  return validator;
 }
 
 /** `cases[3].rule: must be string,null` from ajv's `/cases/3/rule`. */

@@ -83,6 +83,16 @@ describe('test', () => {
     expect(r.stderr).toContain('2 case files refused; no case was run');
   });
 
+  it('a large case file with errors shows its first error only, not millions', async () => {
+    // 100,000 empty cases (300 KB): each lacks name, request and expect. Collecting every error
+    // of a 16 MiB file like this took 4.6 GB.
+    const cwd = scratch({ 'host.sgxpol': HOST_POLICY, 'big.cases.json': JSON.stringify({ policy: 'host.sgxpol', cases: new Array(100_000).fill({}) }) });
+    const r = await sgxpol(['test', 'big.cases.json'], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n').filter((line) => line.startsWith('  '))).toHaveLength(1);
+    expect(r.stderr).toContain('sgxpol: big.cases.json: not a valid case file (schemas/cases.schema.json); its first error:');
+  });
+
   it('takes any JSON value as a request: a non-object is an invalid request, denied', async () => {
     const cwd = scratch(files({ 'cases/odd.cases.json': { ...goodCases, cases: [null, 'einit', [], 7].map((request, i) => ({ name: `odd ${i}`, request, expect: 'deny', rule: null, audit: false })) } }));
     const r = await sgxpol(['test', 'cases/odd.cases.json'], { cwd });
