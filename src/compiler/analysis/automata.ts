@@ -25,10 +25,10 @@ const NUL = 0;
 /** SPEC 2: exe and label strings are at most this long. */
 export const MAX_STRING_LENGTH = 4096;
 /**
- * Most work one exploration may do (per transition tried, the length of the state it leaves:
- * the successor reads every live glob, and is hashed and compared as long) before it gives up like one with
- * too many states: a second or two. The states it keeps may hold at most MAX_EXPLORE_KEPT numbers
- * together (128 MB).
+ * Most work one exploration may do before it gives up like one with too many states (a second
+ * or two): per transition tried, the length of the state it leaves, since the successor reads
+ * every live glob and is hashed and compared as long. The states it keeps may hold at most
+ * MAX_EXPLORE_KEPT numbers together (128 MB).
  */
 export const MAX_EXPLORE_WORK = 100_000_000;
 export const MAX_EXPLORE_KEPT = 32_000_000;
@@ -284,9 +284,9 @@ function explore(
   const regionByVector = new Map<string, number>();
   const vectors: Int32Array[] = [];
   const witnessState: number[] = [];
-  // Work: a state's key is built per transition and its successors are computed glob by glob,
-  // so a product of many live globs can cost far more than its state count says (1,000 globs
-  // `/**X` made one check take a minute at a few thousand states).
+  // Work: each transition computes its successor glob by glob, then hashes and compares it, so a
+  // product of many live globs can cost far more than its state count says (1,000 globs `/**X`
+  // made one check take a minute at a few thousand states).
   let work = 0;
   // Numbers held in the states found: the memory the search takes.
   let kept = 0;
