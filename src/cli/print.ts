@@ -40,16 +40,30 @@ function sourceExcerpt(text: string | undefined, line: number, column: number): 
   return `    ${shown}\n    ${pad}^\n`;
 }
 
-function nthLine(text: string, line: number): string | undefined {
-  let start = 0;
-  for (let i = 1; i < line; i++) {
-    const nl = text.indexOf('\n', start);
-    if (nl < 0) return undefined;
-    start = nl + 1;
+/**
+ * Where each line of a text starts, for the texts diagnostics were last shown from (a policy
+ * with 130,000 warnings took 53 s when each line was found by scanning from the top).
+ */
+const lineStartsOf = new Map<string, number[]>();
+const LINE_STARTS_KEPT = 8;
+
+function lineStarts(text: string): number[] {
+  let starts = lineStartsOf.get(text);
+  if (starts === undefined) {
+    starts = [0];
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', nl + 1)) starts.push(nl + 1);
+    if (lineStartsOf.size >= LINE_STARTS_KEPT) lineStartsOf.clear();
+    lineStartsOf.set(text, starts);
   }
-  if (start > text.length) return undefined;
-  const nl = text.indexOf('\n', start);
-  const raw = text.slice(start, nl < 0 ? text.length : nl);
+  return starts;
+}
+
+function nthLine(text: string, line: number): string | undefined {
+  const starts = lineStarts(text);
+  if (line > starts.length) return undefined;
+  const start = starts[line - 1];
+  const end = line < starts.length ? starts[line] - 1 : text.length;
+  const raw = text.slice(start, end);
   return raw.endsWith('\r') ? raw.slice(0, -1) : raw;
 }
 
