@@ -66,8 +66,36 @@ interface Edge {
   attributes: Record<string, string>;
 }
 
-/** The DOT text of `program`'s launch-rights graph. `sources`: each file's text by the name spans use. */
+/**
+ * A graph has an edge per rule, subject class and object it names: a policy of a few hundred
+ * rules over `{…}` lists can ask for millions, which no one can read and which took gigabytes
+ * (DOT) or overflowed Graphviz's stack (SVG). Past these many edges the graph is refused.
+ */
+export const MAX_GRAPH_EDGES = 20_000;
+
+/** The launch-rights graph would have more than MAX_GRAPH_EDGES edges. */
+export class GraphTooLarge extends Error {}
+
+/** How many edges `program`'s graph has: one per rule or neverallow, subject and object. */
+export function graphEdgeCount(program: Program): number {
+  let count = 0;
+  for (const { decl } of [...program.rules, ...program.neverallows]) {
+    const subjects = decl.subjects.kind === 'any' ? 1 : decl.subjects.names.length;
+    const objects = decl.objects.kind === 'any' ? 1 : decl.objects.items.length;
+    count += subjects * objects;
+  }
+  return count;
+}
+
+/**
+ * The DOT text of `program`'s launch-rights graph. `sources`: each file's text by the name spans
+ * use. Throws GraphTooLarge past MAX_GRAPH_EDGES edges.
+ */
 export function launchGraphDot(program: Program, sources: ReadonlyMap<string, string>): string {
+  const edgeCount = graphEdgeCount(program);
+  if (edgeCount > MAX_GRAPH_EDGES) {
+    throw new GraphTooLarge(`the graph would have ${edgeCount} edges (one per rule, subject class and object), more than the ${MAX_GRAPH_EDGES} drawn`);
+  }
   const tokens = new Map<string, IToken[]>();
   const tokensOf = (file: string): IToken[] => {
     let list = tokens.get(file);

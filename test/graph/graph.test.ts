@@ -121,3 +121,32 @@ describe('sgxpol graph', () => {
     expect(format.stderr).toContain('--format must be dot or svg');
   });
 });
+
+describe('graphs too large to draw (SPEC 10: a clear error, not gigabytes or a crash)', () => {
+  /** `rules` rules, each from all of `n` subject classes to all of `n` signers: rules × n × n edges. */
+  const fanOut = (n: number, rules: number): string => {
+    const names = Array.from({ length: n }, (_, i) => i);
+    let text = names.map((i) => `subject s${i} = uid ${i};\nsigner g${i} = "${i.toString(16).padStart(64, '0')}";\n`).join('');
+    const subjects = `{${names.map((i) => `s${i}`).join(', ')}}`;
+    const objects = `{${names.map((i) => `signer g${i}`).join(', ')}}`;
+    for (let r = 0; r < rules; r++) text += `allow ${subjects} einit ${objects} where isvsvn == ${r};\n`;
+    return text;
+  };
+
+  it('DOT: more than 20,000 edges is refused with the count', async () => {
+    const dir = scratch({ 'big.sgxpol': fanOut(100, 3), 'ok.sgxpol': fanOut(100, 2) });
+    const big = await sgxpol(['graph', 'big.sgxpol'], { cwd: dir });
+    expect(big.code).toBe(1);
+    expect(big.stderr).toBe('sgxpol: the graph would have 30000 edges (one per rule, subject class and object), more than the 20000 drawn\n');
+    const ok = await sgxpol(['graph', 'ok.sgxpol'], { cwd: dir });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout.match(/->/g)).toHaveLength(20_000);
+  });
+
+  it('SVG: more than 2,500 edges is not laid out; DOT is offered instead', async () => {
+    const dir = scratch({ 'g.sgxpol': fanOut(30, 3) });
+    const r = await sgxpol(['graph', 'g.sgxpol', '-o', 'g.svg'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('sgxpol: the graph has 2700 edges, more than the 2500 laid out as SVG; --format dot writes its DOT text\n');
+  });
+});
