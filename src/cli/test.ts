@@ -128,10 +128,10 @@ async function readCaseFiles(io: CliIo, paths: string[]): Promise<{ path: string
   let problems = 0;
   for (const path of paths) {
     let content: unknown;
-    let bytes = 0;
+    let characters = 0;
     try {
       const text = (await readUserFile(io, path, 'case file')).toString('utf8');
-      bytes = text.length;
+      characters = text.length;
       content = parseUserJson(text, `case file ${path}`);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
@@ -141,7 +141,7 @@ async function readCaseFiles(io: CliIo, paths: string[]): Promise<{ path: string
     }
     // Every schema error of a small file is listed; a large one's first only, since a 16 MiB
     // file of bad cases has millions of them (they took gigabytes to collect).
-    const large = bytes > ALL_ERRORS_UP_TO;
+    const large = characters > ALL_ERRORS_UP_TO;
     const validate = caseFileValidator(!large);
     if (!validate(content)) {
       io.stderr.write(`sgxpol: ${path}: not a valid case file (schemas/cases.schema.json)${large ? '; its first error' : ''}:\n`);

@@ -236,7 +236,8 @@ function parseWhole(text: string, file: string): ParseResult {
     syntax.push({ ...last, message: `${more} more syntax errors not reported` });
   }
   if (stoppedAt !== undefined) {
-    const where = isRealToken(stoppedAt) ? tokenSpan(stoppedAt, file) : startSpan(file);
+    // The parser records only a real token there (never the end of the input).
+    const where = tokenSpan(stoppedAt, file);
     syntax.push(error(Codes.SYNTAX, where, `too many syntax errors (${MAX_PARSE_ERRORS}): the rest of the file, from line ${where.line}, column ${where.column}, was not parsed; fix the errors above first`));
   }
   // concat, not push(...): there can be more diagnostics than a call may have arguments.

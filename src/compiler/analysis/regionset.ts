@@ -157,9 +157,10 @@ function lopsided(small: Int32Array, large: Int32Array): boolean {
 function both(a: Int32Array, b: Int32Array): Int32Array {
   if (a.length > b.length) [a, b] = [b, a];
   if (a.length === 0) return NONE;
-  setWork += lopsided(a, b) ? a.length : a.length + b.length;
+  const probe = lopsided(a, b);
+  setWork += probe ? a.length : a.length + b.length;
   const out: number[] = [];
-  if (lopsided(a, b)) {
+  if (probe) {
     for (const v of a) if (contains(b, v)) out.push(v);
   } else {
     let i = 0;
@@ -178,9 +179,10 @@ function both(a: Int32Array, b: Int32Array): Int32Array {
 
 function minus(a: Int32Array, b: Int32Array): Int32Array {
   if (a.length === 0 || b.length === 0) return a;
-  setWork += lopsided(a, b) ? a.length : a.length + b.length;
+  const probe = lopsided(a, b);
+  setWork += probe ? a.length : a.length + b.length;
   const out: number[] = [];
-  if (lopsided(a, b)) {
+  if (probe) {
     for (const v of a) if (!contains(b, v)) out.push(v);
   } else {
     let j = 0;
@@ -214,8 +216,9 @@ function either(a: Int32Array, b: Int32Array): Int32Array {
 function shareOne(a: Int32Array, b: Int32Array): boolean {
   if (a.length > b.length) [a, b] = [b, a];
   if (a.length === 0) return false;
-  setWork += lopsided(a, b) ? a.length : a.length + b.length;
-  if (lopsided(a, b)) {
+  const probe = lopsided(a, b);
+  setWork += probe ? a.length : a.length + b.length;
+  if (probe) {
     for (const v of a) if (contains(b, v)) return true;
     return false;
   }
@@ -232,8 +235,9 @@ function shareOne(a: Int32Array, b: Int32Array): boolean {
 /** Some member of `a` is not in `b`. */
 function notAllIn(a: Int32Array, b: Int32Array): boolean {
   if (a.length > b.length) return true;
-  setWork += lopsided(a, b) ? a.length : a.length + b.length;
-  if (lopsided(a, b)) {
+  const probe = lopsided(a, b);
+  setWork += probe ? a.length : a.length + b.length;
+  if (probe) {
     for (const v of a) if (!contains(b, v)) return true;
     return false;
   }
