@@ -1,5 +1,6 @@
 // The benchmark: `npm run bench [-- --quick] [-- --sizes 100,1000]`. Runs each size in its own
-// process (bench/size.mjs), then prints a table of medians and same-run ratios, and writes
+// process (bench/size.mjs), then prints a table of medians and same-run ratios, then (unless
+// --sizes is given) checks issue 3's floor in one process (bench/floor.mjs), and writes
 // bench/out/results.json and the chart docs/bench-chart.svg.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -62,8 +63,38 @@ if (sig) console.log(`\nSIGSTRUCT requests at ${sig.rules} rules: first sight ${
 const mix = results.map((r) => `${r.rules}: ${JSON.stringify(r.agreement.tally)}`).join('; ');
 console.log(`\nrequest mix (reference decisions): ${mix}`);
 
+// The floor of issue 3, as it is judged: one process, both sizes, a policy seeded apart.
+let floor;
+if (!sizesArg) {
+  const child = spawnSync(process.execPath, ['--expose-gc', `${here}floor.mjs`, ...(quick ? ['--quick'] : []), '--progress'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
+  if (child.status !== 0) console.error(`the floor check failed (exit ${child.status}${child.signal ? `, ${child.signal}` : ''})`);
+  else floor = JSON.parse(child.stdout.trim().split('\n').pop());
+}
+if (floor) {
+  const verdict = (ok) => (ok ? 'met' : 'MISSED');
+  const { ns, compileMs } = floor;
+  const growth = (kind) => ns[kind][100000] / ns[kind][1000];
+  const speedUp = (kind) => ns.linear[100000] / ns[kind][100000];
+  console.log(`\nfloor (issue 3's judging: one process, policy seed ${floor.seed}, 1,000 and 100,000 rules):`);
+  console.log(
+    `  agreement with the linear scan: ${floor.disagreements === 0 ? 'all' : `${floor.disagreements} disagree of`} ${floor.checked.toLocaleString('en-US')} decisions ` +
+      `(${floor.requests.toLocaleString('en-US')} requests a size, each with a subject handle and with both handles) — ${verdict(floor.disagreements === 0)}`,
+  );
+  for (const [kind, label] of [['subject', 'subject handle'], ['both', 'subject + enclave handles']]) {
+    console.log(
+      `  ${label}: ${fmtNs(ns[kind][1000])} → ${fmtNs(ns[kind][100000])}, growth ${growth(kind).toFixed(2)}× (≤ 2×: ${verdict(growth(kind) <= 2)}), ` +
+        `${fmtX(speedUp(kind))} the linear scan's ${fmtNs(ns.linear[100000])} (≥ 500×: ${verdict(speedUp(kind) >= 500)})`,
+    );
+  }
+  console.log(`  compile 100,000 rules: ${(compileMs[100000] / 1000).toFixed(2)} s (< 10 s: ${verdict(compileMs[100000] < 10000)})`);
+}
+
 mkdirSync(`${here}out`, { recursive: true });
-writeFileSync(`${here}out/results.json`, JSON.stringify({ machine, quick, results }, null, 2));
+writeFileSync(`${here}out/results.json`, JSON.stringify({ machine, quick, results, floor }, null, 2));
 writeFileSync(`${here}out/table.md`, table + '\n');
 if (!quick) writeFileSync(`${here}../docs/bench-chart.svg`, renderChart(results, machine));
 else writeFileSync(`${here}out/bench-chart.svg`, renderChart(results, machine));
