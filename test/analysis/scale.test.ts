@@ -77,3 +77,33 @@ neverallow * einit signer ${s.signers[3].name} where isvprodid > 15;
     for (const g of outcome.groups) expect(referenceDecide(program, g.witness)).toMatchObject({ decision: 'allow', rule: g.rule });
   }, 60_000);
 });
+
+describe('diff of signer-keyed rules that each pin their own product id', () => {
+  // `allow * einit signer gN where isvprodid == N;`: each rule is keyed on both a signer and a
+  // product id. The index of "some allow rule matches" files it under the product id (the
+  // narrower key), and the search branches on the signer: without the rule also filed under its
+  // signer, every branch looked at every rule (1,500 rules took 10–30 million units of work;
+  // 10,000 rules ran out of the default budget after 15 s).
+  const hex = (i: number) => (i.toString(16).padStart(8, '0') + 'a').repeat(8).slice(0, 64);
+  const policy = (n: number, dropped: number) =>
+    [
+      'policy "p" version 1;',
+      ...Array.from({ length: n }, (_, i) => `signer g${i} = "${hex(i)}";`),
+      ...Array.from({ length: n }, (_, i) => (i === dropped ? '' : `allow * einit signer g${i} where isvprodid == ${i};`)),
+    ].join('\n') + '\n';
+
+  it('finds the one rule removed from 1,500 within 2 million units of work', () => {
+    const before = compileSource(policy(1500, -1), { filename: '/scale/a.sgxpol' }).program!;
+    const after = compileSource(policy(1500, 750), { filename: '/scale/b.sgxpol' }).program!;
+    const outcome = diffPrograms(before, after, { budget: 2_000_000, groupBudget: 2_000_000, maxGroups: 50 });
+    if (outcome.status !== 'ok') throw new Error(outcome.reason);
+    expect(outcome.complete).toBe(true);
+    expect(outcome.groups).toHaveLength(1);
+    const [group] = outcome.groups;
+    expect(group.old).toEqual({ decision: 'allow', rule: before.rules[750].id });
+    expect(group.new).toEqual({ decision: 'deny', rule: 'default' });
+    expect(group.shape.isvprodid).toEqual([[750, 750]]);
+    expect(referenceDecide(before, group.witness)).toMatchObject({ decision: 'allow', rule: before.rules[750].id });
+    expect(referenceDecide(after, group.witness)).toMatchObject({ decision: 'deny', rule: 'default' });
+  }, 60_000);
+});

@@ -224,27 +224,49 @@ export class Solver {
   // skipped while the box's d-domain avoids K; in a disjunction, the same for items that are then
   // false. Each item is filed under one dimension's key (the narrowest), so when a branch pins
   // the signer, only the items filed under that signer (and the unfiled ones) are looked at.
+  // An item with keys on other dimensions too is also filed under them, within its group: a
+  // branch that pins one of those instead (rules `signer gN where isvprodid == N`, filed under
+  // the product id, in a branch on the signer) still looks at a few items, not the whole group.
 
   private candidates(f: Junction, box: Box): readonly Formula[] {
     const index = (f.index ??= this.buildIndex(f)) as JunctionIndex;
     if (index.groups.length === 0) return f.items;
     const stamp = ++index.stamp;
     const picked: number[] = [...index.always];
+    const pick = (items: readonly number[]) => {
+      for (const i of items) {
+        if (index.marks[i] === stamp) continue;
+        index.marks[i] = stamp;
+        picked.push(i);
+      }
+    };
     for (const group of index.groups) {
       const domain = box[group.dim];
-      if (domain.neg || domain.ids.length > PROBE_LIMIT) {
-        for (const i of group.members) picked.push(i);
+      if (probeable(domain)) {
+        for (const region of domain.ids) pick(group.buckets.get(region) ?? NO_ITEMS);
         continue;
       }
-      for (const region of domain.ids) {
-        const bucket = group.buckets.get(region);
-        if (bucket === undefined) continue;
-        for (const i of bucket) {
-          if (index.marks[i] === stamp) continue;
-          index.marks[i] = stamp;
-          picked.push(i);
+      // The group's own key does not help in this box: the other filing that picks fewest, if any.
+      let best: Filing | undefined;
+      let bestDomain: RegionSet | undefined;
+      let fewest = group.members.length;
+      for (const [dim, filing] of group.others) {
+        const other = box[dim];
+        if (!probeable(other)) continue;
+        let count = filing.unkeyed.length;
+        for (const region of other.ids) count += filing.buckets.get(region)?.length ?? 0;
+        if (count < fewest) {
+          fewest = count;
+          best = filing;
+          bestDomain = other;
         }
       }
+      if (best === undefined) {
+        pick(group.members);
+        continue;
+      }
+      pick(best.unkeyed);
+      for (const region of bestDomain!.ids) pick(best.buckets.get(region) ?? NO_ITEMS);
     }
     this.budget.spend(picked.length >>> 2);
     if (picked.length === f.items.length) return f.items;
@@ -257,30 +279,47 @@ export class Solver {
     const wantFalse = f.kind === 'or'; // the identity of the junction: items that are it can be skipped
     const groups = new Map<number, IndexGroup>();
     const always: number[] = [];
+    /** Per group and other dimension, the members filed there (to list the group's unkeyed members after). */
+    const filed = new Map<Filing, Set<number>>();
     f.items.forEach((item, i) => {
-      let best: { dim: number; key: RegionSet } | undefined;
+      const keys: { dim: number; key: RegionSet }[] = [];
       for (const dim of keyDimensions(item)) {
         const key = identityKey(item, dim, wantFalse);
-        if (key === undefined || key.neg) continue;
-        if (best === undefined || size(key) * this.space.dims[best.dim].n < size(best.key) * this.space.dims[dim].n) best = { dim, key };
+        if (key === undefined || key.neg || size(key) * 2 > this.space.dims[dim].n) continue;
+        keys.push({ dim, key });
       }
-      if (best === undefined || size(best.key) * 2 > this.space.dims[best.dim].n) {
+      let best: { dim: number; key: RegionSet } | undefined;
+      for (const k of keys) if (best === undefined || size(k.key) * this.space.dims[best.dim].n < size(best.key) * this.space.dims[k.dim].n) best = k;
+      if (best === undefined) {
         always.push(i);
         return;
       }
       let group = groups.get(best.dim);
       if (group === undefined) {
-        group = { dim: best.dim, buckets: new Map(), members: [] };
+        group = { dim: best.dim, buckets: new Map(), members: [], others: new Map() };
         groups.set(best.dim, group);
       }
       group.members.push(i);
-      chargeSetWork(best.key.ids.length);
-      for (const region of best.key.ids) {
-        const bucket = group.buckets.get(region);
-        if (bucket === undefined) group.buckets.set(region, [i]);
-        else bucket.push(i);
+      file(group.buckets, best.key, i);
+      for (const k of keys) {
+        if (k === best) continue;
+        let filing = group.others.get(k.dim);
+        if (filing === undefined) {
+          filing = { buckets: new Map(), unkeyed: [] };
+          group.others.set(k.dim, filing);
+          filed.set(filing, new Set());
+        }
+        file(filing.buckets, k.key, i);
+        filed.get(filing)!.add(i);
       }
     });
+    for (const group of groups.values()) {
+      for (const filing of group.others.values()) {
+        const members = filed.get(filing)!;
+        for (const i of group.members) if (!members.has(i)) filing.unkeyed.push(i);
+        chargeSetWork(group.members.length);
+      }
+    }
     return { groups: [...groups.values()], always, marks: new Int32Array(f.items.length), stamp: 0 };
   }
 
@@ -391,8 +430,34 @@ function narrow(box: Box, f: Formula): Box | undefined {
 
 interface IndexGroup {
   dim: number;
+  /** Per region of `dim`: the members whose key on `dim` holds it. */
   buckets: Map<number, number[]>;
   members: number[];
+  /** The members filed again under their key on another dimension, per dimension. */
+  others: Map<number, Filing>;
+}
+
+interface Filing {
+  buckets: Map<number, number[]>;
+  /** The group's members with no key on this dimension (they cannot be skipped by it). */
+  unkeyed: number[];
+}
+
+const NO_ITEMS: readonly number[] = [];
+
+/** Whether a box's domain is small enough to look its regions up one by one. */
+function probeable(domain: RegionSet): boolean {
+  return !domain.neg && domain.ids.length <= PROBE_LIMIT;
+}
+
+/** Files item `i` under every region of `key`. */
+function file(buckets: Map<number, number[]>, key: RegionSet, i: number): void {
+  chargeSetWork(key.ids.length);
+  for (const region of key.ids) {
+    const bucket = buckets.get(region);
+    if (bucket === undefined) buckets.set(region, [i]);
+    else bucket.push(i);
+  }
 }
 
 interface JunctionIndex {
