@@ -74,10 +74,14 @@ export class SubjectHandle {
   readonly holdsProvision: boolean;
   /** @internal the table the bits below were computed for */
   table: LoadedTable | undefined;
-  /** @internal one byte per subject atom / class: 1 when it matches */
-  atomBits: Uint8Array;
+  /**
+   * @internal one bit per subject atom / class, set when it matches (bit `i & 31` of word
+   * `i >>> 5`): a handle for a table of 2,000 classes keeps 250 bytes of them, so that the
+   * handles of many processes stay in cache together
+   */
+  atomWords: Int32Array;
   /** @internal */
-  classBits: Uint8Array;
+  classWords: Int32Array;
   /**
    * @internal the class bits again as four int32 words (classes 0…127), kept on the handle
    * itself so that a decision reads no second object; unused when a table has more classes
@@ -104,13 +108,19 @@ export class SubjectHandle {
     this.error = error;
     this.holdsProvision = subject !== undefined && subject.holds.includes(PROVISION_DEVICE);
     this.table = undefined;
-    this.atomBits = EMPTY;
-    this.classBits = EMPTY;
+    this.atomWords = EMPTY_LIST;
+    this.classWords = EMPTY_LIST;
   }
 }
 
-const EMPTY = new Uint8Array(0);
 const EMPTY_LIST = new Int32Array(0);
+
+/** One bit per byte of `bits` (each 0 or 1), as int32 words: bit `i & 31` of word `i >>> 5`. */
+function toWords(bits: Uint8Array): Int32Array {
+  const words = new Int32Array((bits.length + 31) >>> 5);
+  for (let i = 0; i < bits.length; i++) words[i >>> 5] |= bits[i] << (i & 31);
+  return words;
+}
 
 /**
  * An enclave identity validated once, to stand in for `enclave` in later requests — for a hook
@@ -206,7 +216,7 @@ function makeState(table: LoadedTable): State {
     classStamp: new Int32Array(classCount),
     classValue: new Uint8Array(classCount),
     lazy: table.classDepth <= LAZY_CLASS_DEPTH_LIMIT,
-    lookup: (text) => findMeasurement(table, text),
+    lookup: (text, anyCase) => findMeasurement(table, text, anyCase),
     subjectCache: new Array<SubjectHandle | undefined>(2 * SUBJECT_CACHE_SETS).fill(undefined),
     cachedKey: new Float64Array(6 * SUBJECT_CACHE_SETS).fill(-1),
     cachedExe: new Array<string>(2 * SUBJECT_CACHE_SETS).fill(''),
@@ -242,9 +252,14 @@ export class Evaluator {
   /** The enclave's ISVPRODID and ISVSVN, read by every directory entry tested. */
   private prodid = 0;
   private svn = 0;
-  /** A handle's bits, or null while a plain subject is matched lazily. */
+  /** The low 32 bits of the enclave's ATTRIBUTES flags, read by simple directory entries. */
+  private attributes = 0;
+  /** A plain subject's bits, when it is matched eagerly (one byte each). */
   private atomBits: Uint8Array | null = null;
   private classBits: Uint8Array | null = null;
+  /** A handle's bits (SubjectHandle.atomWords / classWords); its classes are read from `wordsHandle` instead when the table has at most 128. */
+  private atomWords: Int32Array | null = null;
+  private classWords: Int32Array | null = null;
   /** The handle whose class words answer `classBit`, when the table has at most 128 classes. */
   private wordsHandle: SubjectHandle | null = null;
   /** The current subject's class fold (SubjectHandle.fold); every bit while a subject is matched lazily or eagerly. */
@@ -344,6 +359,8 @@ export class Evaluator {
         if (state.lazy) {
           this.atomBits = null;
           this.classBits = null;
+          this.atomWords = null;
+          this.classWords = null;
           this.wordsHandle = null;
           this.held = heldSet(this.plainSubject);
           this.nextStamp();
@@ -354,13 +371,15 @@ export class Evaluator {
     }
     if (handle !== undefined) {
       if (handle.table !== table) this.matchSubject(handle, state);
-      this.atomBits = handle.atomBits;
+      this.atomBits = null;
+      this.classBits = null;
+      this.atomWords = handle.atomWords;
       if (table.classPrograms.length <= WORD_CLASSES) {
         this.wordsHandle = handle;
-        this.classBits = null;
+        this.classWords = null;
       } else {
         this.wordsHandle = null;
-        this.classBits = handle.classBits;
+        this.classWords = handle.classWords;
       }
       holdsProvision = handle.holdsProvision;
       this.fold = handle.fold;
@@ -387,6 +406,7 @@ export class Evaluator {
     }
     this.prodid = e.isvprodid;
     this.svn = e.isvsvn;
+    this.attributes = e.attributeBits | 0;
     // Every path above validated both as integers 0 … 65535 (request.ts, SIGSTRUCT fields, handles).
     // Directory entries test them with unsigned arithmetic, which would take NaN or 5.5 as inside
     // an interval; so a value that is not a 16-bit integer, should one ever get here, is refused.
@@ -560,18 +580,33 @@ export class Evaluator {
 
   /**
    * Whether the directory entry at `pool[at]` matches the current request: a simple entry from
-   * the entry itself, any other through its filter (tested against `mask`) and then its body.
+   * the entry itself, any other through its filter (tested against `mask`), its interval of
+   * products and its one class (if it names one), and then its body.
    */
   private entryAllows(pool: Int32Array, at: number, viaFlag: number, mask: number): boolean {
     const meta = pool[at + 1];
-    if ((meta & ENTRY_SIMPLE) === 0) return (meta & mask) !== 0 && this.entryMatches(pool, pool[at + 2], viaFlag);
+    if ((meta & ENTRY_SIMPLE) === 0) {
+      if ((meta & mask) === 0) return false;
+      const products = pool[at + 3];
+      if ((this.prodid - (products & 0xffff)) >>> 0 > products >>> 16) return false;
+      const only = pool[at + 4];
+      return (only === 0 || this.classBit(only - 1) === 1) && this.entryMatches(pool, pool[at + 2], viaFlag);
+    }
     if ((meta & viaFlag) === 0) return false;
     const subject = (meta >>> 8) & 0x3fffff;
     if (subject !== 0 && this.classBit(subject - 1) !== 1) return false;
     // Each interval as `lo | (hi - lo) << 16`: inside when `value - lo`, as unsigned, is at most `hi - lo`.
     const product = pool[at + 2];
     const svn = pool[at + 3];
-    return (this.prodid - (product & 0xffff)) >>> 0 <= product >>> 16 && (this.svn - (svn & 0xffff)) >>> 0 <= svn >>> 16;
+    // Attribute bits that must be set (low half) and clear (high half).
+    const attributes = pool[at + 4];
+    const bits = this.attributes;
+    return (
+      (this.prodid - (product & 0xffff)) >>> 0 <= product >>> 16 &&
+      (this.svn - (svn & 0xffff)) >>> 0 <= svn >>> 16 &&
+      (bits & attributes & 0xffff) === (attributes & 0xffff) &&
+      (bits & (attributes >>> 16)) === 0
+    );
   }
 
   /** Whether the rule body at `pool[flagsAt]` (its flags word) matches the current request. */
@@ -620,6 +655,8 @@ export class Evaluator {
           return (h.w3 >>> (c & 31)) & 1;
       }
     }
+    const words = this.classWords;
+    if (words !== null) return (words[c >>> 5] >>> (c & 31)) & 1;
     if (this.classBits !== null) return this.classBits[c];
     const state = this.state;
     if (state.classStamp[c] !== this.stamp) {
@@ -635,6 +672,8 @@ export class Evaluator {
   private held: Set<string> | undefined = undefined;
 
   private atomBit(atom: number): number {
+    const words = this.atomWords;
+    if (words !== null) return (words[atom >>> 5] >>> (atom & 31)) & 1;
     if (this.atomBits !== null) return this.atomBits[atom];
     const state = this.state;
     if (state.atomStamp[atom] !== this.stamp) {
@@ -734,15 +773,15 @@ export class Evaluator {
     this.subject = handle.subject!;
     this.matchEagerly(state);
     this.subject = saved;
-    handle.atomBits = this.atomBits!;
-    handle.classBits = this.classBits!;
-    const words = [0, 0, 0, 0];
-    for (let c = 0; c < Math.min(handle.classBits.length, WORD_CLASSES); c++) words[c >>> 5] |= handle.classBits[c] << (c & 31);
-    [handle.w0, handle.w1, handle.w2, handle.w3] = words;
+    const classBits = this.classBits!;
+    handle.atomWords = toWords(this.atomBits!);
+    handle.classWords = toWords(classBits);
+    const words = handle.classWords;
+    [handle.w0, handle.w1, handle.w2, handle.w3] = [words[0] ?? 0, words[1] ?? 0, words[2] ?? 0, words[3] ?? 0];
     let fold = 1 << 31;
     const classList: number[] = [];
-    for (let c = 0; c < handle.classBits.length; c++) {
-      if (handle.classBits[c] === 1) {
+    for (let c = 0; c < classBits.length; c++) {
+      if (classBits[c] === 1) {
         fold |= 1 << (c % FILTER_BITS);
         classList.push(c);
       }
@@ -761,6 +800,8 @@ export class Evaluator {
     const classes = new Uint8Array(table.classPrograms.length);
     this.atomBits = atoms;
     this.classBits = classes;
+    this.atomWords = null;
+    this.classWords = null;
     this.wordsHandle = null;
     // Classes come in dependency order, so every CLASS a program reads is already computed.
     for (let i = 0; i < classes.length; i++) classes[i] = this.run(table.classPrograms[i], 0, table.classPrograms[i].length, 0);

@@ -384,9 +384,10 @@ export function normalizeEnclave(raw: unknown): EnclaveCheck {
 /**
  * Finds a string among measurements already known to be valid lower-case hex (a table's):
  * a non-negative number that identifies it to the caller (the evaluator uses its hash slot),
- * or -1. It must accept any string, valid or not.
+ * or -1. It must accept any string, valid or not. With `anyCase`, the string is known to be
+ * 64 hex digits, some of them upper-case, and is matched ignoring case.
  */
-export type MeasurementLookup = (text: string) => number;
+export type MeasurementLookup = (text: string, anyCase?: boolean) => number;
 
 /** What `readEnclave` fills when given a lookup: the enclave, and the lookup's answers for its two measurements. */
 export interface EnclaveSink extends NormalizedEnclave {
@@ -397,8 +398,9 @@ export interface EnclaveSink extends NormalizedEnclave {
 /**
  * `normalizeEnclave` without allocating: fills `out` and returns undefined, or returns why the
  * enclave is invalid. Never throws. With a `lookup`, it also fills `out.signerIndex` and
- * `out.enclaveIndex`, and a measurement the lookup knows needs no further validation (it is then
- * kept as written, in whatever case: the lookup's answer is what the caller uses).
+ * `out.enclaveIndex`, and a measurement the lookup knows needs no further validation. The
+ * lookup's answers are what the caller uses, so nothing is allocated for the rest: each
+ * measurement is kept as written, in whatever case, and `out.attributesHex` is not filled.
  */
 export function readEnclave(raw: unknown, out: NormalizedEnclave): string | undefined;
 export function readEnclave(raw: unknown, out: EnclaveSink, lookup: MeasurementLookup): string | undefined;
@@ -490,15 +492,17 @@ function enclaveInto(raw: unknown, out: NormalizedEnclave | EnclaveSink, lookup:
     attributeBits >>>= 0;
     attributesHex = flagsHex(attributeBits);
   } else {
-    const flags = attributeFlagsOf(attributes);
-    if (flags === undefined) {
+    // With a lookup, only the bits are wanted: they are read without making any string.
+    const flags = lookup === undefined ? attributeFlagsOf(attributes) : '';
+    const bits = lookup === undefined ? 0 : attributeLowBits(attributes);
+    if (flags === undefined || bits < 0) {
       return (
         'enclave.attributes must be an array of attribute names or "0x" and 1 to 16 hex digits ' +
         `(found ${describe(attributes)})`
       );
     }
     attributesHex = flags;
-    attributeBits = Number.parseInt(flags.slice(8), 16) >>> 0;
+    attributeBits = lookup === undefined ? Number.parseInt(flags.slice(8), 16) >>> 0 : bits;
   }
 
   out.mrenclave = mrenclave;
@@ -566,9 +570,12 @@ function measurementOf(value: unknown, lookup: MeasurementLookup | undefined): s
     VALIDATED[slot] = value;
     return value;
   }
-  const lower = value.toLowerCase();
-  if (lookup !== undefined) foundIndex = lookup(lower);
-  return lower;
+  // Upper-case digits: looked up ignoring case (no lower-case copy made), or lower-cased.
+  if (lookup !== undefined) {
+    foundIndex = lookup(value, true);
+    return value;
+  }
+  return value.toLowerCase();
 }
 
 function measurementReason(field: string, value: unknown): string {
@@ -577,6 +584,23 @@ function measurementReason(field: string, value: unknown): string {
     return `${field} must be 64 hex digits (found ${characterCount(value)} characters)`;
   }
   return `${field} must be 64 hex digits (found ${describe(value)})`;
+}
+
+/**
+ * `attributeFlagsOf`'s low 32 bits, without making a string: the value of the last 8 (or fewer)
+ * of `0x` + 1–16 hex digits, or -1 for anything else.
+ */
+function attributeLowBits(value: unknown): number {
+  if (typeof value !== 'string' || value.length < 3 || value.length > 18) return -1;
+  if (value.charCodeAt(0) !== 0x30 || value.charCodeAt(1) !== 0x78) return -1;
+  let bits = 0;
+  const low = Math.max(2, value.length - 8);
+  for (let i = 2; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 128 || HEX_CLASS[c] === 0) return -1;
+    if (i >= low) bits = ((bits << 4) | ((c & 15) + 9 * ((c >> 6) & 1))) >>> 0;
+  }
+  return bits;
 }
 
 /** `0x` + 1–16 hex digits → 16 lower-case hex digits; anything else → undefined. */

@@ -126,16 +126,19 @@ export interface LoadedTable {
   /**
    * Measurement records (MEAS_*) and posting records, in one array. A posting record is
    * `denyListAt, allowListAt`, the two lists, then the bodies of the rules in them. A list is a
-   * directory `count, entry × count` in ascending rule order, four int32s an entry:
-   *  - a simple rule — one subject class or any subject, and a condition that is only intervals
-   *    of ISVPRODID and ISVSVN (or none) — is decided from its entry alone:
-   *    `rule, ENTRY_SIMPLE | via flags | (class + 1) << 8 (0: any subject), prodLo | (prodHi −
-   *    prodLo) << 16, svnLo | (svnHi − svnLo) << 16` (a value is inside when value − lo, unsigned,
-   *    is at most hi − lo);
-   *  - any other rule: `rule, filter, bodyAt, 0`, and its body is read only when the filter lets
-   *    it through. `filter` has bit `c % FILTER_BITS` set for each subject class `c` the rule
+   * directory `count, entry × count` in ascending rule order, five int32s an entry:
+   *  - a simple rule — one subject class or any subject, and a condition that is a box (see
+   *    `boxOf`) whose attribute masks lie in bits 0…15 (or none) — is decided from its entry
+   *    alone: `rule, ENTRY_SIMPLE | via flags | (class + 1) << 8 (0: any subject), prodLo |
+   *    (prodHi − prodLo) << 16, svnLo | (svnHi − svnLo) << 16, attrsSet | attrsClear << 16` (a
+   *    value is inside when value − lo, unsigned, is at most hi − lo);
+   *  - any other rule: `rule, filter, bodyAt, products, class + 1` (0: it names no class or
+   *    several), and its body is read only when the filter, the products and the class let it
+   *    through. `filter` has bit `c % FILTER_BITS` set for each subject class `c` the rule
    *    names (ALL_FILTER: any subject), and a subject handle carries the same fold of its
-   *    classes plus bit 31, so a rule none of whose classes match is passed over unread.
+   *    classes plus bit 31, so a rule none of whose classes match is passed over unread. `products` is `lo | (hi − lo) << 16`, an interval of ISVPRODID outside of
+   *    which the rule's condition cannot hold (`productBounds`; 0…65535 when nothing is known),
+   *    so a rule `where isvprodid == 7 and (…)` is passed over unread for any other product.
    * A list longer than SPLIT_LIST is split by subject class, so a decision's cost does not grow
    * with the number of rules keyed on one measurement: `SPLIT_MARK, fullAt, anyAt, k,
    * (class, directoryAt) × k` (classes ascending), where `fullAt` is the directory of all its
@@ -185,10 +188,10 @@ function measurementKey(hex: string): number {
 /**
  * Where `hex`'s record is in the posting pool, or -1 when the table does not name it. Any
  * string may be asked about; only a string equal to one of the table's measurements (64
- * lower-case hex digits) is found. Callers lower-case a valid upper-case measurement first
- * (request.ts does).
+ * lower-case hex digits) is found — or, with `anyCase`, equal to one but for the case of its
+ * letters (request.ts passes a validated measurement with upper-case digits that way).
  */
-export function findMeasurement(table: LoadedTable, hex: string): number {
+export function findMeasurement(table: LoadedTable, hex: string, anyCase = false): number {
   if (hex.length !== 64) return -1;
   const hash = table.measurementHash;
   const mask = table.measurementMask;
@@ -203,9 +206,20 @@ export function findMeasurement(table: LoadedTable, hex: string): number {
     // The record is read before the strings are compared, so that on a cold cache its line and
     // the string's are fetched together rather than one after the other (a record's first word,
     // its measurement's index + 1, is never 0).
-    if (hash[2 * slot] === key && table.postingPool[record] !== 0 && table.slotText[slot] === hex) return record;
+    if (hash[2 * slot] === key && table.postingPool[record] !== 0 && (anyCase ? sameIgnoringCase(table.slotText[slot], hex) : table.slotText[slot] === hex)) return record;
     slot = (slot + 1) & mask;
   }
+}
+
+/** Whether 64 hex digits `text`, in any case, spell the lower-case `lower`. */
+function sameIgnoringCase(lower: string, text: string): boolean {
+  if (lower.length !== text.length) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // An upper-case hex letter (A–F) becomes lower-case; digits and lower-case letters are kept.
+    if ((c >= 0x41 && c <= 0x46 ? c + 32 : c) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /** Whether the Bloom filter lets hash key `key` through (every key of the table's measurements passes). */
@@ -389,6 +403,11 @@ function indexTable(table: TableJson): LoadedTable {
   const simpleMeta = new Int32Array(n);
   const simpleProduct = new Int32Array(n);
   const simpleSvn = new Int32Array(n);
+  const simpleAttributes = new Int32Array(n);
+  // A rule's `products` word when it is not simple (see LoadedTable.postingPool).
+  const productWords = new Int32Array(n).fill(FULL_PRODUCTS);
+  // A rule's class + 1 when it is not simple and names exactly one class, else 0.
+  const onlyClass = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const rule = table.rules[i];
     const file = rule[0];
@@ -415,6 +434,8 @@ function indexTable(table: TableJson): LoadedTable {
     if (cond === null) bodyPool.push(0);
     else {
       maxStack = Math.max(maxStack, checkProgram(cond, id, limits));
+      const [lo, hi] = productBounds(cond);
+      productWords[i] = lo | ((hi - lo) << 16);
       box = boxOf(cond);
       if (box !== null) {
         bodyPool.set(bodyStart[i], flags | RULE_BOX);
@@ -425,12 +446,16 @@ function indexTable(table: TableJson): LoadedTable {
         for (const x of cond) bodyPool.push(x);
       }
     }
-    // Simple: one class or any subject, and a condition of two 16-bit intervals (or none).
+    // Simple: one class or any subject, and a condition of two 16-bit intervals and attribute
+    // masks within bits 0…15 (or none).
     const oneClass = subjects === null || (subjects.length === 1 && subjects[0] < MAX_SIMPLE_CLASS);
-    if (oneClass && box !== null && box[4] === 0 && box[5] === 0 && inUint16(box[0], box[1]) && inUint16(box[2], box[3])) {
+    if (oneClass && box !== null && (box[4] & ~0xffff) === 0 && (box[5] & ~0xffff) === 0 && inUint16(box[0], box[1]) && inUint16(box[2], box[3])) {
       simpleMeta[i] = ENTRY_SIMPLE | (flags & (RULE_HOST | RULE_KVM)) | ((subjects === null ? 0 : subjects[0] + 1) << 8);
       simpleProduct[i] = box[0] | ((box[1] - box[0]) << 16);
       simpleSvn[i] = box[2] | ((box[3] - box[2]) << 16);
+      simpleAttributes[i] = box[4] | (box[5] << 16);
+    } else if (subjects !== null && subjects.length === 1) {
+      onlyClass[i] = subjects[0] + 1;
     }
   }
   bodyStart[n] = bodyPool.length;
@@ -459,11 +484,13 @@ function indexTable(table: TableJson): LoadedTable {
         postings.push(simpleMeta[r]);
         postings.push(simpleProduct[r]);
         postings.push(simpleSvn[r]);
+        postings.push(simpleAttributes[r]);
       } else {
         pending.push(postings.length - 1, r);
         postings.push(filterOf[r]);
         postings.push(0);
-        postings.push(0);
+        postings.push(productWords[r]);
+        postings.push(onlyClass[r]);
       }
     }
   };
@@ -598,7 +625,7 @@ function indexTable(table: TableJson): LoadedTable {
 const FULL_BOX: readonly number[] = [0, 65535, 0, 65535, 0, 0];
 
 /** Int32s a directory entry (see LoadedTable.postingPool). */
-export const ENTRY_SIZE = 4;
+export const ENTRY_SIZE = 5;
 /** Filter words use bits 0…29 (`x % FILTER_BITS`); bit 30 marks a simple entry, and a subject handle's fold also sets bit 31. */
 export const FILTER_BITS = 30;
 export const ENTRY_SIMPLE = 1 << 30;
@@ -696,6 +723,64 @@ export function boxOf(program: readonly number[]): number[] | null {
   const result = stack.pop();
   // attrsSet/attrsClear are stored in int32 slots; `| 0` keeps bit 31 representable.
   return result ? result.map((x) => x | 0) : null;
+}
+
+/** The `products` word of a rule whose condition says nothing of ISVPRODID: 0…65535. */
+const FULL_PRODUCTS = 0xffff << 16;
+
+/**
+ * An interval `[lo, hi]` of ISVPRODID outside of which the (checked) condition `program` is
+ * false: an over-approximation, computed on intervals — a comparison or range of ISVPRODID gives
+ * its interval, `and` intersects, `or` takes the hull, and anything else (other fields, `not`,
+ * `!=`, subjects, sets) gives 0…65535. An empty intersection gives [65535, 65535], which lets
+ * only that one value through to the condition, which then decides.
+ */
+export function productBounds(program: readonly number[]): [number, number] {
+  const stack: number[] = [];
+  const push = (lo: number, hi: number) => stack.push(Math.max(0, lo), Math.min(65535, hi));
+  for (let pc = 0; pc < program.length; pc += 1 + OPERAND_COUNT[program[pc]]) {
+    const op = program[pc];
+    const a = program[pc + 1];
+    const b = program[pc + 2];
+    switch (op) {
+      case Op.FALSE:
+        push(65535, 65535);
+        break;
+      case Op.PRODID_CMP:
+        if (a === Cmp.EQ) push(b, b);
+        else if (a === Cmp.LT) push(0, b - 1);
+        else if (a === Cmp.LE) push(0, b);
+        else if (a === Cmp.GT) push(b + 1, 65535);
+        else if (a === Cmp.GE) push(b, 65535);
+        else push(0, 65535);
+        break;
+      case Op.PRODID_IN:
+        push(a, b);
+        break;
+      case Op.AND:
+      case Op.OR: {
+        const yHi = stack.pop()!;
+        const yLo = stack.pop()!;
+        const xHi = stack.pop()!;
+        const xLo = stack.pop()!;
+        if (op === Op.OR) push(Math.min(xLo, yLo), Math.max(xHi, yHi));
+        else if (Math.max(xLo, yLo) <= Math.min(xHi, yHi)) push(Math.max(xLo, yLo), Math.min(xHi, yHi));
+        else push(65535, 65535);
+        break;
+      }
+      case Op.NOT:
+        stack.pop();
+        stack.pop();
+        push(0, 65535);
+        break;
+      default: // TRUE, other fields, attributes, sets, atoms, classes
+        push(0, 65535);
+    }
+  }
+  const hi = stack.pop()!;
+  const lo = stack.pop()!;
+  // An empty interval (only from FALSE, or `isvprodid < 0`, and their conjunctions) lets 65535 through.
+  return lo <= hi ? [lo, hi] : [65535, 65535];
 }
 
 /** An int32 array that grows by doubling, for building the posting pool without a huge JS array. */

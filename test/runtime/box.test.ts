@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { boxOf, Cmp, Op } from '../../src/runtime/table.js';
+import { boxOf, Cmp, Op, productBounds } from '../../src/runtime/table.js';
 
 // A tiny independent evaluator of the enclave-only opcodes, to check boxOf against.
 function evaluate(program: number[], prodid: number, svn: number, attrs: number): boolean {
@@ -69,5 +69,37 @@ describe('SPEC 6: box conditions decide exactly like their programs', () => {
     expect(boxOf([Op.ATTR, 1, Op.ATTR, 2, Op.OR])).toBeNull();
     expect(boxOf([Op.ATTR, 1, Op.ATTR, 2, Op.AND, Op.NOT])).toBeNull();
     expect(boxOf([Op.SIGNER_IN, 0])).toBeNull();
+  });
+});
+
+describe('productBounds: the products a condition can hold for (directory entries skip the rest unread)', () => {
+  it('never leaves out a product for which the program holds', () => {
+    let narrowed = 0;
+    fc.assert(
+      fc.property(program, fc.array(fc.tuple(value, value, fc.integer({ min: 0, max: 2047 })), { minLength: 20, maxLength: 20 }), (p, points) => {
+        const [lo, hi] = productBounds(p);
+        expect(0 <= lo && lo <= hi && hi <= 65535).toBe(true);
+        if (hi - lo < 65535) narrowed++;
+        for (const [prodid, svn, attrs] of points) if (evaluate(p, prodid, svn, attrs)) expect(prodid >= lo && prodid <= hi).toBe(true);
+        // The edges too: a bound is where a narrowing is most likely to be off by one.
+        for (const prodid of [lo - 1, lo, hi, hi + 1]) if (prodid >= 0 && prodid <= 65535 && evaluate(p, prodid, 0, 0)) expect(prodid >= lo && prodid <= hi).toBe(true);
+      }),
+      { numRuns: 3000, seed: 12 },
+    );
+    expect(narrowed).toBeGreaterThan(300);
+  });
+
+  it('intersects under and, takes the hull under or, and knows nothing under not or of other fields', () => {
+    const eq = (v: number) => [Op.PRODID_CMP, Cmp.EQ, v];
+    expect(productBounds([...eq(7), Op.SVN_CMP, Cmp.GE, 2, Op.AND])).toEqual([7, 7]);
+    expect(productBounds([...eq(7), ...eq(9), Op.OR])).toEqual([7, 9]);
+    expect(productBounds([Op.PRODID_IN, 3, 10, Op.PRODID_CMP, Cmp.LT, 5, Op.AND])).toEqual([3, 4]);
+    expect(productBounds([...eq(7), Op.NOT])).toEqual([0, 65535]);
+    expect(productBounds([Op.PRODID_CMP, Cmp.NE, 7])).toEqual([0, 65535]);
+    expect(productBounds([Op.ATOM, 0, ...eq(4), Op.AND])).toEqual([4, 4]);
+    expect(productBounds([Op.ATOM, 0, ...eq(4), Op.OR])).toEqual([0, 65535]);
+    // Empty: only 65535 is let through, and the condition itself then decides.
+    expect(productBounds([...eq(7), ...eq(9), Op.AND])).toEqual([65535, 65535]);
+    expect(productBounds([Op.FALSE])).toEqual([65535, 65535]);
   });
 });

@@ -309,6 +309,59 @@ describe('posting directories and class filters', () => {
   });
 });
 
+describe('directory entries: attribute boxes, one-class rules, product intervals, and 200 classes', () => {
+  // 200 overlapping classes (more than the 128 a handle keeps in its own four words, so a
+  // handle's class bits are read from its bitset), rules whose conditions are boxes with
+  // attributes (decided from their entries), one-class rules whose conditions are not boxes
+  // (their entry carries the class and an interval of products), and rules naming two classes.
+  const classes = Array.from({ length: 200 }, (_, c) => `subject k${c} = uid ${c * 10}..${c * 10 + 14};`);
+  const rules = Array.from({ length: 200 }, (_, c) => {
+    switch (c % 5) {
+      case 0:
+        return `allow k${c} einit signer "${A}" where isvprodid == ${c % 7} and not debug;`;
+      case 1:
+        return `allow k${c} einit signer "${A}" where isvprodid in ${c % 7}..${(c % 7) + 2} and mode64bit and not (debug or kss);`;
+      case 2:
+        return `allow k${c} einit signer "${A}" where isvprodid == ${c % 7} and (isvsvn != 3 or kss);`;
+      case 3:
+        return `deny {k${c}, k${(c * 7) % 200}} einit signer "${A}" where isvprodid == ${c % 7} and isvsvn < 1;`;
+      default:
+        return `allow k${c} einit signer "${A}" where (isvprodid == ${c % 7} or isvprodid == 9) and uid ${c * 10}..${c * 10 + 4};`;
+    }
+  });
+  const source = [...classes, ...rules].join('\n');
+  const compiled = table(source);
+  const program = compileSource(source, { filename: 'host.sgxpol' }).program!;
+  const evaluator = Evaluator.fromTable(compiled);
+  it('decides as the reference interpreter, with a subject handle, both handles and a plain request', () => {
+    const attributeSets = [['mode64bit'], ['mode64bit', 'debug'], ['mode64bit', 'kss'], [], '0x4', '0X6'.toLowerCase(), '0x00000000000000A4'];
+    let checked = 0;
+    const outcomes = new Set<string>();
+    for (let uid = 0; uid < 2020; uid += 13) {
+      const subject = { exe: '/bin/x', uid, gid: 0 };
+      const handle = evaluator.resolveSubject(subject);
+      for (let isvprodid = 0; isvprodid < 11; isvprodid += 2) {
+        for (const isvsvn of [0, 3, 5]) {
+          for (const attributes of attributeSets) {
+            // Upper-case digits are looked up ignoring case, without a lower-case copy.
+            const mrsigner = (uid + isvsvn) % 3 === 0 ? A.toUpperCase() : A;
+            const enclave = { mrenclave: B, mrsigner, isvprodid, isvsvn, attributes };
+            const { decision, rule, audit } = referenceDecide(program, { subject, enclave });
+            const expected = { decision, rule, audit };
+            outcomes.add(`${decision} ${rule === 'default' ? 'default' : 'rule'}`);
+            expect(evaluator.decide({ subject: handle, enclave }), JSON.stringify(enclave)).toMatchObject(expected);
+            expect(evaluator.decide({ subject: handle, enclave: evaluator.resolveEnclave(enclave) })).toMatchObject(expected);
+            expect(evaluator.decide({ subject, enclave })).toMatchObject(expected);
+            checked++;
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(10000);
+    expect([...outcomes].sort()).toEqual(['allow rule', 'deny default', 'deny rule']);
+  });
+});
+
 describe('SPEC 6 table loading refuses bad tables', () => {
   const good = table(POLICY);
   const resigned = (t: TableJson): TableJson => ({ ...t, digest: tableDigest(t as unknown as Record<string, unknown>) });
