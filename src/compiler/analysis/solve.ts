@@ -224,9 +224,10 @@ export class Solver {
   // skipped while the box's d-domain avoids K; in a disjunction, the same for items that are then
   // false. Each item is filed under one dimension's key (the narrowest), so when a branch pins
   // the signer, only the items filed under that signer (and the unfiled ones) are looked at.
-  // An item with keys on other dimensions too is also filed under them, within its group: a
-  // branch that pins one of those instead (rules `signer gN where isvprodid == N`, filed under
-  // the product id, in a branch on the signer) still looks at a few items, not the whole group.
+  // An item with keys on other dimensions too is filed under them as well, within its group, the
+  // first time a box needs it: a branch that pins one of those instead (rules `signer gN where
+  // isvprodid == N`, filed under the product id, in a branch on the signer) still looks at a few
+  // items, not the whole group.
 
   private candidates(f: Junction, box: Box): readonly Formula[] {
     const index = (f.index ??= this.buildIndex(f)) as JunctionIndex;
@@ -250,9 +251,10 @@ export class Solver {
       let best: Filing | undefined;
       let bestDomain: RegionSet | undefined;
       let fewest = group.members.length;
-      for (const [dim, filing] of group.others) {
+      for (const dim of group.otherDims) {
         const other = box[dim];
         if (!probeable(other)) continue;
+        const filing = group.others.get(dim) ?? this.fileAgain(f, group, dim);
         let count = filing.unkeyed.length;
         for (const region of other.ids) count += filing.buckets.get(region)?.length ?? 0;
         if (count < fewest) {
@@ -279,48 +281,45 @@ export class Solver {
     const wantFalse = f.kind === 'or'; // the identity of the junction: items that are it can be skipped
     const groups = new Map<number, IndexGroup>();
     const always: number[] = [];
-    /** Per group and other dimension, the members filed there (to list the group's unkeyed members after). */
-    const filed = new Map<Filing, Set<number>>();
     f.items.forEach((item, i) => {
-      const keys: { dim: number; key: RegionSet }[] = [];
-      for (const dim of keyDimensions(item)) {
-        const key = identityKey(item, dim, wantFalse);
-        if (key === undefined || key.neg || size(key) * 2 > this.space.dims[dim].n) continue;
-        keys.push({ dim, key });
-      }
+      const dims = keyDimensions(item);
       let best: { dim: number; key: RegionSet } | undefined;
-      for (const k of keys) if (best === undefined || size(k.key) * this.space.dims[best.dim].n < size(best.key) * this.space.dims[k.dim].n) best = k;
-      if (best === undefined) {
+      for (const dim of dims) {
+        const key = identityKey(item, dim, wantFalse);
+        if (key === undefined || key.neg) continue;
+        if (best === undefined || size(key) * this.space.dims[best.dim].n < size(best.key) * this.space.dims[dim].n) best = { dim, key };
+      }
+      if (best === undefined || size(best.key) * 2 > this.space.dims[best.dim].n) {
         always.push(i);
         return;
       }
       let group = groups.get(best.dim);
       if (group === undefined) {
-        group = { dim: best.dim, buckets: new Map(), members: [], others: new Map() };
+        group = { dim: best.dim, buckets: new Map(), members: [], otherDims: [], others: new Map() };
         groups.set(best.dim, group);
       }
       group.members.push(i);
       file(group.buckets, best.key, i);
-      for (const k of keys) {
-        if (k === best) continue;
-        let filing = group.others.get(k.dim);
-        if (filing === undefined) {
-          filing = { buckets: new Map(), unkeyed: [] };
-          group.others.set(k.dim, filing);
-          filed.set(filing, new Set());
-        }
-        file(filing.buckets, k.key, i);
-        filed.get(filing)!.add(i);
-      }
+      for (const dim of dims) if (dim !== best.dim && !group.otherDims.includes(dim)) group.otherDims.push(dim);
     });
-    for (const group of groups.values()) {
-      for (const filing of group.others.values()) {
-        const members = filed.get(filing)!;
-        for (const i of group.members) if (!members.has(i)) filing.unkeyed.push(i);
-        chargeSetWork(group.members.length);
-      }
-    }
     return { groups: [...groups.values()], always, marks: new Int32Array(f.items.length), stamp: 0 };
+  }
+
+  /**
+   * Files a group's members again under their keys on `dim` (see candidates), the first time a
+   * box needs it: most junctions are never searched where their own key does not help.
+   */
+  private fileAgain(f: Junction, group: IndexGroup, dim: number): Filing {
+    this.budget.spend(group.members.length);
+    const wantFalse = f.kind === 'or';
+    const filing: Filing = { buckets: new Map(), unkeyed: [] };
+    for (const i of group.members) {
+      const key = identityKey(f.items[i], dim, wantFalse);
+      if (key === undefined || key.neg || size(key) * 2 > this.space.dims[dim].n) filing.unkeyed.push(i);
+      else file(filing.buckets, key, i);
+    }
+    group.others.set(dim, filing);
+    return filing;
   }
 
   // ---- branching ------------------------------------------------------------------------------------
@@ -433,7 +432,9 @@ interface IndexGroup {
   /** Per region of `dim`: the members whose key on `dim` holds it. */
   buckets: Map<number, number[]>;
   members: number[];
-  /** The members filed again under their key on another dimension, per dimension. */
+  /** Other dimensions some member has a literal on (where it may have a key). */
+  otherDims: number[];
+  /** The members filed again under their keys on another dimension, per dimension, once needed (Solver.fileAgain). */
   others: Map<number, Filing>;
 }
 
