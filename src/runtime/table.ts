@@ -652,6 +652,24 @@ export function productFilter(lo: number, hi: number): number {
   return filter;
 }
 
+/** The 16-bit values `x` with `x cmp value`, as an interval `[lo, hi]` (maybe empty), or null for `!=` (two intervals). */
+function comparisonRange(cmp: number, value: number): [number, number] | null {
+  switch (cmp) {
+    case Cmp.EQ:
+      return [value, value];
+    case Cmp.LT:
+      return [0, value - 1];
+    case Cmp.LE:
+      return [0, value];
+    case Cmp.GT:
+      return [value + 1, 65535];
+    case Cmp.GE:
+      return [value, 65535];
+    default:
+      return null;
+  }
+}
+
 /**
  * A condition that is a conjunction of ISVPRODID/ISVSVN intervals and (negated) attribute
  * bits, as a box `[prodLo, prodHi, svnLo, svnHi, attrsSet, attrsClear]`: it holds when both
@@ -677,13 +695,8 @@ export function boxOf(program: readonly number[]): number[] | null {
         break;
       case Op.PRODID_CMP:
       case Op.SVN_CMP: {
-        const field = op === Op.PRODID_CMP ? 0 : 2;
-        if (a === Cmp.NE) stack.push(null);
-        else if (a === Cmp.EQ) stack.push(interval(b, b, field));
-        else if (a === Cmp.LT) stack.push(interval(0, b - 1, field));
-        else if (a === Cmp.LE) stack.push(interval(0, b, field));
-        else if (a === Cmp.GT) stack.push(interval(b + 1, 65535, field));
-        else stack.push(interval(b, 65535, field));
+        const range = comparisonRange(a, b);
+        stack.push(range === null ? null : interval(range[0], range[1], op === Op.PRODID_CMP ? 0 : 2));
         break;
       }
       case Op.PRODID_IN:
@@ -746,14 +759,12 @@ export function productBounds(program: readonly number[]): [number, number] {
       case Op.FALSE:
         push(65535, 65535);
         break;
-      case Op.PRODID_CMP:
-        if (a === Cmp.EQ) push(b, b);
-        else if (a === Cmp.LT) push(0, b - 1);
-        else if (a === Cmp.LE) push(0, b);
-        else if (a === Cmp.GT) push(b + 1, 65535);
-        else if (a === Cmp.GE) push(b, 65535);
-        else push(0, 65535);
+      case Op.PRODID_CMP: {
+        const range = comparisonRange(a, b);
+        if (range === null) push(0, 65535);
+        else push(range[0], range[1]);
         break;
+      }
       case Op.PRODID_IN:
         push(a, b);
         break;
