@@ -254,10 +254,13 @@ export class Evaluator {
   private svn = 0;
   /** The low 32 bits of the enclave's ATTRIBUTES flags, read by simple directory entries. */
   private attributes = 0;
-  /** A plain subject's bits, when it is matched eagerly (one byte each). */
+  /** A plain subject's atom and class bits, one byte each, while it is matched eagerly (else null). */
   private atomBits: Uint8Array | null = null;
   private classBits: Uint8Array | null = null;
-  /** A handle's bits (SubjectHandle.atomWords / classWords); its classes are read from `wordsHandle` instead when the table has at most 128. */
+  /**
+   * A handle's bits (SubjectHandle.atomWords / classWords), or null; its classes are read from
+   * `wordsHandle` instead when the table has at most 128.
+   */
   private atomWords: Int32Array | null = null;
   private classWords: Int32Array | null = null;
   /** The handle whose class words answer `classBit`, when the table has at most 128 classes. */

@@ -382,7 +382,8 @@ export function normalizeEnclave(raw: unknown): EnclaveCheck {
 }
 
 /**
- * Finds a string among measurements already known to be valid lower-case hex (a table's):
+ * Finds a string among measurements known to be valid lower-case hex (a table's), exactly or
+ * (with `anyCase`) but for the case of its letters:
  * a non-negative number that identifies it to the caller (the evaluator uses its hash slot),
  * or -1. It must accept any string, valid or not. With `anyCase`, the string is known to be
  * 64 hex digits, some of them upper-case, and is matched ignoring case.
@@ -544,8 +545,9 @@ function validSlot(value: string): number {
 let foundIndex = -1;
 
 /**
- * 64 hex digits in any case → lower case; anything else → undefined. A string the lookup knows
- * is valid already; any other is checked with a plain loop (this runs twice per decision).
+ * 64 hex digits in any case → lower case (with a lookup: as written, and the lookup's answer in
+ * `foundIndex`); anything else → undefined. A string the lookup knows is valid already; any
+ * other is checked with a plain loop (this runs twice per decision).
  */
 function measurementOf(value: unknown, lookup: MeasurementLookup | undefined): string | undefined {
   foundIndex = -1;

@@ -136,9 +136,10 @@ export interface LoadedTable {
    *    several), and its body is read only when the filter, the products and the class let it
    *    through. `filter` has bit `c % FILTER_BITS` set for each subject class `c` the rule
    *    names (ALL_FILTER: any subject), and a subject handle carries the same fold of its
-   *    classes plus bit 31, so a rule none of whose classes match is passed over unread. `products` is `lo | (hi − lo) << 16`, an interval of ISVPRODID outside of
-   *    which the rule's condition cannot hold (`productBounds`; 0…65535 when nothing is known),
-   *    so a rule `where isvprodid == 7 and (…)` is passed over unread for any other product.
+   *    classes plus bit 31, so a rule none of whose classes match is passed over unread.
+   *    `products` is `lo | (hi − lo) << 16`, an interval of ISVPRODID outside of which the
+   *    rule's condition cannot hold (`productBounds`; 0…65535 when nothing is known), so a rule
+   *    `where isvprodid == 7 and (…)` is passed over unread for any other product.
    * A list longer than SPLIT_LIST is split by subject class, so a decision's cost does not grow
    * with the number of rules keyed on one measurement: `SPLIT_MARK, fullAt, anyAt, k,
    * (class, directoryAt) × k` (classes ascending), where `fullAt` is the directory of all its

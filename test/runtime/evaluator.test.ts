@@ -334,7 +334,8 @@ describe('directory entries: attribute boxes, one-class rules, product intervals
   const program = compileSource(source, { filename: 'host.sgxpol' }).program!;
   const evaluator = Evaluator.fromTable(compiled);
   it('decides as the reference interpreter, with a subject handle, both handles and a plain request', () => {
-    const attributeSets = [['mode64bit'], ['mode64bit', 'debug'], ['mode64bit', 'kss'], [], '0x4', '0X6'.toLowerCase(), '0x00000000000000A4'];
+    // The last two are invalid ("0X", 17 digits): the reference and the evaluator must both refuse them.
+    const attributeSets = [['mode64bit'], ['mode64bit', 'debug'], ['mode64bit', 'kss'], [], '0x4', '0x6', '0x00000000000000A4', '0xFFFFFFFF00000006', '0X6', '0x' + '1'.repeat(17)];
     let checked = 0;
     const outcomes = new Set<string>();
     for (let uid = 0; uid < 2020; uid += 13) {
@@ -348,7 +349,7 @@ describe('directory entries: attribute boxes, one-class rules, product intervals
             const enclave = { mrenclave: B, mrsigner, isvprodid, isvsvn, attributes };
             const { decision, rule, audit } = referenceDecide(program, { subject, enclave });
             const expected = { decision, rule, audit };
-            outcomes.add(`${decision} ${rule === 'default' ? 'default' : 'rule'}`);
+            outcomes.add(`${decision} ${rule === 'default' ? 'default' : rule === null ? 'null' : 'rule'}`);
             expect(evaluator.decide({ subject: handle, enclave }), JSON.stringify(enclave)).toMatchObject(expected);
             expect(evaluator.decide({ subject: handle, enclave: evaluator.resolveEnclave(enclave) })).toMatchObject(expected);
             expect(evaluator.decide({ subject, enclave })).toMatchObject(expected);
@@ -358,7 +359,7 @@ describe('directory entries: attribute boxes, one-class rules, product intervals
       }
     }
     expect(checked).toBeGreaterThan(10000);
-    expect([...outcomes].sort()).toEqual(['allow rule', 'deny default', 'deny rule']);
+    expect([...outcomes].sort()).toEqual(['allow rule', 'deny default', 'deny null', 'deny rule']);
   });
 });
 
