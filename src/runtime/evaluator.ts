@@ -628,20 +628,18 @@ export class Evaluator {
       if (!any) return false;
       at += subjectCount;
     }
-    if ((pool[flagsAt] & RULE_BOX) !== 0) {
-      const e = this.enclave;
-      const bits = e.attributeBits | 0;
-      return (
-        e.isvprodid >= pool[at] &&
-        e.isvprodid <= pool[at + 1] &&
-        e.isvsvn >= pool[at + 2] &&
-        e.isvsvn <= pool[at + 3] &&
-        (bits & pool[at + 4]) === pool[at + 4] &&
-        (bits & pool[at + 5]) === 0
-      );
-    }
-    const condLength = pool[at];
-    return condLength === 0 || this.run(pool, at + 1, at + 1 + condLength, 0) === 1;
+    // The body's box: the condition itself (RULE_BOX), or a box it cannot hold outside of.
+    const bits = this.attributes;
+    const inBox =
+      this.prodid >= pool[at] &&
+      this.prodid <= pool[at + 1] &&
+      this.svn >= pool[at + 2] &&
+      this.svn <= pool[at + 3] &&
+      (bits & pool[at + 4]) === pool[at + 4] &&
+      (bits & pool[at + 5]) === 0;
+    if (!inBox || (pool[flagsAt] & RULE_BOX) !== 0) return inBox;
+    const condLength = pool[at + 6];
+    return condLength === 0 || this.run(pool, at + 7, at + 7 + condLength, 0) === 1;
   }
 
   private classBit(c: number): number {

@@ -138,7 +138,7 @@ export interface LoadedTable {
    *    names (ALL_FILTER: any subject), and a subject handle carries the same fold of its
    *    classes plus bit 31, so a rule none of whose classes match is passed over unread.
    *    `products` is `lo | (hi − lo) << 16`, an interval of ISVPRODID outside of which the
-   *    rule's condition cannot hold (`productBounds`; 0…65535 when nothing is known), so a rule
+   *    rule's condition cannot hold (`necessaryBox`; 0…65535 when nothing is known), so a rule
    *    `where isvprodid == 7 and (…)` is passed over unread for any other product.
    * A list longer than SPLIT_LIST is split by subject class, so a decision's cost does not grow
    * with the number of rules keyed on one measurement: `SPLIT_MARK, fullAt, anyAt, k,
@@ -147,10 +147,11 @@ export interface LoadedTable {
    * subject, and each class's directory lists the rules that name it. In these per-class
    * directories the filter of a non-simple entry is the rule's product filter (`productFilter`;
    * ALL_FILTER unless its condition is a box), tested against bit `isvprodid % FILTER_BITS`.
-   * A body is `flags, subjectCount, subject…, condition`, where the condition is either a box of
-   * six int32s (flag RULE_BOX: `prodLo, prodHi, svnLo, svnHi, attrsSet, attrsClear`, see
-   * `boxOf`) or `condLength, cond…` (condLength 0: no condition); each record has its own copy,
-   * so a record is one run of memory. A measurement's record says where its posting records
+   * A body is `flags, subjectCount, subject…, box, condition`: a box of six int32s, `prodLo,
+   *    prodHi, svnLo, svnHi, attrsSet, attrsClear`, which with flag RULE_BOX is the condition
+   *    itself (`boxOf`), and otherwise holds wherever the condition does (`necessaryBox`) and is
+   *    followed by `condLength, cond…` (condLength 0: no condition). Each record has its own
+   *    copy, so a record is one run of memory. A measurement's record says where its posting records
    * begin; `anyPosting` is the record of rules whose object part is `*`.
    */
   readonly postingPool: Int32Array;
@@ -432,10 +433,14 @@ function indexTable(table: TableJson): LoadedTable {
       }
     }
     let box: readonly number[] | null = FULL_BOX;
-    if (cond === null) bodyPool.push(0);
-    else {
+    if (cond === null) {
+      for (const x of FULL_BOX) bodyPool.push(x);
+      bodyPool.push(0);
+    } else {
       maxStack = Math.max(maxStack, checkProgram(cond, id, limits));
-      const [lo, hi] = productBounds(cond);
+      const necessary = necessaryBox(cond);
+      // An empty interval of products lets only 65535 through, and the body then decides.
+      const [lo, hi] = necessary[0] <= necessary[1] ? necessary : [65535, 65535];
       productWords[i] = lo | ((hi - lo) << 16);
       box = boxOf(cond);
       if (box !== null) {
@@ -443,6 +448,7 @@ function indexTable(table: TableJson): LoadedTable {
         for (const x of box) bodyPool.push(x);
         productFilters[i] = productFilter(box[0], box[1]);
       } else {
+        for (const x of necessary) bodyPool.push(x);
         bodyPool.push(cond.length);
         for (const x of cond) bodyPool.push(x);
       }
@@ -743,56 +749,90 @@ export function boxOf(program: readonly number[]): number[] | null {
 const FULL_PRODUCTS = 0xffff << 16;
 
 /**
- * An interval `[lo, hi]` of ISVPRODID outside of which the (checked) condition `program` is
- * false: an over-approximation, computed on intervals — a comparison or range of ISVPRODID gives
- * its interval, `and` intersects, `or` takes the hull, and anything else (other fields, `not`,
- * `!=`, subjects, sets) gives 0…65535. An empty intersection gives [65535, 65535], which lets
- * only that one value through to the condition, which then decides.
+ * A box (see `boxOf`) outside of which the (checked) condition `program` is false: an
+ * over-approximation, worked out on boxes. A comparison, a range or an attribute gives its own
+ * box, exactly; `and` intersects; `or` takes the hull (the intervals' hulls, the attribute bits
+ * both require); `not` flips a single attribute given exactly, and gives the full box for
+ * anything else, as do other fields, `!=`, subjects and sets. Directory entries and bodies test
+ * a request against it before running the program (LoadedTable.postingPool), so a rule `where
+ * isvprodid == 7 and not debug and (uid 0 or …)` costs no program run for any other product or
+ * for a debug enclave. An interval may come out empty (lo > hi): the condition never holds.
  */
-export function productBounds(program: readonly number[]): [number, number] {
-  const stack: number[] = [];
-  const push = (lo: number, hi: number) => stack.push(Math.max(0, lo), Math.min(65535, hi));
+export function necessaryBox(program: readonly number[]): number[] {
+  /** A box and whether the condition holds exactly in it (not only nowhere outside it). */
+  type Item = { box: number[]; exact: boolean };
+  const stack: Item[] = [];
+  const anything = (): Item => ({ box: [...FULL_BOX], exact: false });
+  const interval = (lo: number, hi: number, field: 0 | 2): Item => {
+    const box = [...FULL_BOX];
+    box[field] = Math.max(0, lo);
+    box[field + 1] = Math.min(65535, hi);
+    return { box, exact: true };
+  };
+  const isEmpty = (b: number[]) => b[0] > b[1] || b[2] > b[3] || (b[4] & b[5]) !== 0;
+  const isSingleBit = (x: number) => x !== 0 && (x & (x - 1)) === 0;
   for (let pc = 0; pc < program.length; pc += 1 + OPERAND_COUNT[program[pc]]) {
     const op = program[pc];
     const a = program[pc + 1];
     const b = program[pc + 2];
     switch (op) {
-      case Op.FALSE:
-        push(65535, 65535);
+      case Op.TRUE:
+        stack.push({ box: [...FULL_BOX], exact: true });
         break;
-      case Op.PRODID_CMP: {
+      case Op.FALSE:
+        stack.push(interval(1, 0, 0));
+        break;
+      case Op.PRODID_CMP:
+      case Op.SVN_CMP: {
         const range = comparisonRange(a, b);
-        if (range === null) push(0, 65535);
-        else push(range[0], range[1]);
+        stack.push(range === null ? anything() : interval(range[0], range[1], op === Op.PRODID_CMP ? 0 : 2));
         break;
       }
       case Op.PRODID_IN:
-        push(a, b);
+      case Op.SVN_IN:
+        stack.push(interval(a, b, op === Op.PRODID_IN ? 0 : 2));
         break;
-      case Op.AND:
-      case Op.OR: {
-        const yHi = stack.pop()!;
-        const yLo = stack.pop()!;
-        const xHi = stack.pop()!;
-        const xLo = stack.pop()!;
-        if (op === Op.OR) push(Math.min(xLo, yLo), Math.max(xHi, yHi));
-        else if (Math.max(xLo, yLo) <= Math.min(xHi, yHi)) push(Math.max(xLo, yLo), Math.min(xHi, yHi));
-        else push(65535, 65535);
+      case Op.ATTR: {
+        const box = [...FULL_BOX];
+        box[4] = 1 << a;
+        stack.push({ box, exact: true });
         break;
       }
-      case Op.NOT:
-        stack.pop();
-        stack.pop();
-        push(0, 65535);
+      case Op.NOT: {
+        const { box: x, exact } = stack.pop()!;
+        const onlyAttributes = x[0] === 0 && x[1] === 65535 && x[2] === 0 && x[3] === 65535;
+        if (exact && onlyAttributes && x[5] === 0 && isSingleBit(x[4])) stack.push({ box: [0, 65535, 0, 65535, 0, x[4]], exact: true });
+        else if (exact && onlyAttributes && x[4] === 0 && isSingleBit(x[5])) stack.push({ box: [0, 65535, 0, 65535, x[5], 0], exact: true });
+        else stack.push(anything());
         break;
-      default: // TRUE, other fields, attributes, sets, atoms, classes
-        push(0, 65535);
+      }
+      case Op.AND: {
+        const y = stack.pop()!;
+        const x = stack.pop()!;
+        const [p, q] = [x.box, y.box];
+        stack.push({
+          box: [Math.max(p[0], q[0]), Math.min(p[1], q[1]), Math.max(p[2], q[2]), Math.min(p[3], q[3]), p[4] | q[4], p[5] | q[5]],
+          exact: x.exact && y.exact,
+        });
+        break;
+      }
+      case Op.OR: {
+        const y = stack.pop()!;
+        const x = stack.pop()!;
+        // A side that can never hold adds nothing (its box is empty, and so is the condition).
+        if (isEmpty(x.box)) stack.push(y);
+        else if (isEmpty(y.box)) stack.push(x);
+        else {
+          const [p, q] = [x.box, y.box];
+          stack.push({ box: [Math.min(p[0], q[0]), Math.max(p[1], q[1]), Math.min(p[2], q[2]), Math.max(p[3], q[3]), p[4] & q[4], p[5] & q[5]], exact: false });
+        }
+        break;
+      }
+      default: // signer and enclave sets, subject atoms and classes
+        stack.push(anything());
     }
   }
-  const hi = stack.pop()!;
-  const lo = stack.pop()!;
-  // An empty interval (only from FALSE, or `isvprodid < 0`, and their conjunctions) lets 65535 through.
-  return lo <= hi ? [lo, hi] : [65535, 65535];
+  return stack.pop()!.box;
 }
 
 /** An int32 array that grows by doubling, for building the posting pool without a huge JS array. */
