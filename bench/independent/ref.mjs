@@ -131,6 +131,14 @@ function evalCond(c, ctx) {
 }
 
 // decide(P, req, file, precomputedMembership?) -> {decision, rule, audit}
+/** SPEC 5 once no deny rule matched: the first matching allow, or the default, then the provisioning-key invariant. */
+function noDenyMatched(firstAllow, bits, s, P, file) {
+  const allowed = firstAllow ? { decision: 'allow', rule: `${file}:${firstAllow.line}`, audit: firstAllow.audit } : P.defaultEffect === 'allow' ? { decision: 'allow', rule: 'default', audit: P.defaultAudit } : null;
+  if (allowed === null) return { decision: 'deny', rule: 'default', audit: P.defaultAudit };
+  if ((bits & (1 << ATTR_BITS.provisionkey)) && !(s.holds ?? []).includes('/dev/sgx_provision')) return { decision: 'deny', rule: 'builtin:provisionkey', audit: false };
+  return allowed;
+}
+
 export function decideRef(P, req, file, memoIn) {
   const inv = { decision: 'deny', rule: null, audit: false };
   if (!req || typeof req !== 'object' || Array.isArray(req)) return inv;
@@ -161,15 +169,7 @@ export function decideRef(P, req, file, memoIn) {
     if (ru.effect === 'deny') return { decision: 'deny', rule: `${file}:${ru.line}`, audit: ru.audit };
     firstAllow = ru;
   }
-  if (firstAllow) {
-    if ((bits & (1 << ATTR_BITS.provisionkey)) && !(s.holds ?? []).includes('/dev/sgx_provision')) return { decision: 'deny', rule: 'builtin:provisionkey', audit: false };
-    return { decision: 'allow', rule: `${file}:${firstAllow.line}`, audit: firstAllow.audit };
-  }
-  if (P.defaultEffect === 'allow') {
-    if ((bits & (1 << ATTR_BITS.provisionkey)) && !(s.holds ?? []).includes('/dev/sgx_provision')) return { decision: 'deny', rule: 'builtin:provisionkey', audit: false };
-    return { decision: 'allow', rule: 'default', audit: P.defaultAudit };
-  }
-  return { decision: 'deny', rule: 'default', audit: P.defaultAudit };
+  return noDenyMatched(firstAllow, bits, s, P, file);
 }
 
 // A fully naive scan (no early-skip of allows, no memo) for the conservative/naive timing variant is not used;
@@ -225,13 +225,5 @@ export function decideFast(F, req, file, memoIn) {
     if (ru.deny) return { decision: 'deny', rule: `${file}:${ru.line}`, audit: ru.audit };
     firstAllow = ru;
   }
-  if (firstAllow) {
-    if ((bits & (1 << ATTR_BITS.provisionkey)) && !(s.holds ?? []).includes('/dev/sgx_provision')) return { decision: 'deny', rule: 'builtin:provisionkey', audit: false };
-    return { decision: 'allow', rule: `${file}:${firstAllow.line}`, audit: firstAllow.audit };
-  }
-  if (P.defaultEffect === 'allow') {
-    if ((bits & (1 << ATTR_BITS.provisionkey)) && !(s.holds ?? []).includes('/dev/sgx_provision')) return { decision: 'deny', rule: 'builtin:provisionkey', audit: false };
-    return { decision: 'allow', rule: 'default', audit: P.defaultAudit };
-  }
-  return { decision: 'deny', rule: 'default', audit: P.defaultAudit };
+  return noDenyMatched(firstAllow, bits, s, P, file);
 }

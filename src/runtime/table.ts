@@ -685,64 +685,8 @@ function comparisonRange(cmp: number, value: number): [number, number] | null {
  * other shape (`or`, `!=`, sets, subjects…) gives null, and the program is run instead.
  */
 export function boxOf(program: readonly number[]): number[] | null {
-  type Item = number[] | null; // a box, or null for "not a box"
-  const stack: Item[] = [];
-  const interval = (lo: number, hi: number, field: 0 | 2): number[] =>
-    field === 0 ? [lo, hi, 0, 65535, 0, 0] : [0, 65535, lo, hi, 0, 0];
-  for (let pc = 0; pc < program.length; pc += 1 + OPERAND_COUNT[program[pc]]) {
-    const op = program[pc];
-    const a = program[pc + 1];
-    const b = program[pc + 2];
-    switch (op) {
-      case Op.TRUE:
-        stack.push([...FULL_BOX]);
-        break;
-      case Op.FALSE:
-        stack.push(interval(1, 0, 0));
-        break;
-      case Op.PRODID_CMP:
-      case Op.SVN_CMP: {
-        const range = comparisonRange(a, b);
-        stack.push(range === null ? null : interval(range[0], range[1], op === Op.PRODID_CMP ? 0 : 2));
-        break;
-      }
-      case Op.PRODID_IN:
-        stack.push(interval(a, b, 0));
-        break;
-      case Op.SVN_IN:
-        stack.push(interval(a, b, 2));
-        break;
-      case Op.ATTR: {
-        const box: number[] = [...FULL_BOX];
-        box[4] = (1 << a) >>> 0;
-        stack.push(box);
-        break;
-      }
-      case Op.NOT: {
-        const top = stack.pop()!;
-        // Only a single attribute bit negates into a box.
-        const single = top !== null && top[0] === 0 && top[1] === 65535 && top[2] === 0 && top[3] === 65535 && top[5] === 0 && top[4] !== 0 && (top[4] & (top[4] - 1)) === 0;
-        stack.push(single ? [0, 65535, 0, 65535, 0, top[4]] : null);
-        break;
-      }
-      case Op.AND: {
-        const y = stack.pop()!;
-        const x = stack.pop()!;
-        stack.push(
-          x === null || y === null
-            ? null
-            : [Math.max(x[0], y[0]), Math.min(x[1], y[1]), Math.max(x[2], y[2]), Math.min(x[3], y[3]), (x[4] | y[4]) >>> 0, (x[5] | y[5]) >>> 0],
-        );
-        break;
-      }
-      default: // OR, sets, atoms, classes
-        for (let k = 0; k < 2 && op === Op.OR; k++) stack.pop();
-        stack.push(null);
-    }
-  }
-  const result = stack.pop();
-  // attrsSet/attrsClear are stored in int32 slots; `| 0` keeps bit 31 representable.
-  return result ? result.map((x) => x | 0) : null;
+  const { box, exact } = boxAnalysis(program);
+  return exact ? box : null;
 }
 
 /** The `products` word of a rule whose condition says nothing of ISVPRODID: 0…65535. */
@@ -759,8 +703,18 @@ const FULL_PRODUCTS = 0xffff << 16;
  * for a debug enclave. An interval may come out empty (lo > hi): the condition never holds.
  */
 export function necessaryBox(program: readonly number[]): number[] {
-  /** A box and whether the condition holds exactly in it (not only nowhere outside it). */
-  type Item = { box: number[]; exact: boolean };
+  return boxAnalysis(program).box;
+}
+
+/** A box and whether the condition holds exactly in it (`boxOf`), not only nowhere outside it (`necessaryBox`). */
+interface BoxItem {
+  box: number[];
+  exact: boolean;
+}
+
+/** The box of `necessaryBox`, and whether it is exact: worked out on the program's stack, each item a BoxItem. */
+function boxAnalysis(program: readonly number[]): BoxItem {
+  type Item = BoxItem;
   const stack: Item[] = [];
   const anything = (): Item => ({ box: [...FULL_BOX], exact: false });
   const interval = (lo: number, hi: number, field: 0 | 2): Item => {
@@ -832,7 +786,7 @@ export function necessaryBox(program: readonly number[]): number[] {
         stack.push(anything());
     }
   }
-  return stack.pop()!.box;
+  return stack.pop()!;
 }
 
 /** An int32 array that grows by doubling, for building the posting pool without a huge JS array. */
