@@ -139,16 +139,22 @@ function noDenyMatched(firstAllow, bits, s, P, file) {
   return allowed;
 }
 
+const INVALID = Object.freeze({ decision: 'deny', rule: null, audit: false });
+
+/** The enclave's attribute bits when the request is valid (SPEC 2), else null. */
+function validRequestBits(req) {
+  if (!req || typeof req !== 'object' || Array.isArray(req)) return null;
+  for (const k of Object.keys(req)) if (!['subject', 'action', 'via', 'enclave'].includes(k)) return null;
+  if (req.action !== undefined && req.action !== 'einit') return null;
+  if (req.via !== undefined && req.via !== 'host' && req.via !== 'kvm') return null;
+  if (!validSubject(req.subject)) return null;
+  return enclaveBits(req.enclave);
+}
+
 export function decideRef(P, req, file, memoIn) {
-  const inv = { decision: 'deny', rule: null, audit: false };
-  if (!req || typeof req !== 'object' || Array.isArray(req)) return inv;
-  for (const k of Object.keys(req)) if (!['subject', 'action', 'via', 'enclave'].includes(k)) return inv;
-  if (req.action !== undefined && req.action !== 'einit') return inv;
-  if (req.via !== undefined && req.via !== 'host' && req.via !== 'kvm') return inv;
+  const bits = validRequestBits(req);
+  if (bits === null) return INVALID;
   const s = req.subject, e = req.enclave;
-  if (!validSubject(s)) return inv;
-  const bits = enclaveBits(e);
-  if (bits === null) return inv;
   const via = req.via ?? 'host';
   const ctx = { s, P, memo: memoIn ?? new Uint8Array(P.nClasses), ms: e.mrsigner.toLowerCase(), me: e.mrenclave.toLowerCase(), prod: e.isvprodid, svn: e.isvsvn, bits };
   let firstAllow = null;
@@ -196,15 +202,9 @@ export function prepareFast(P) {
 function hasInt(a, v) { for (let i = 0; i < a.length; i++) if (a[i] === v) return true; return false; }
 export function decideFast(F, req, file, memoIn) {
   const P = F.P;
-  const inv = { decision: 'deny', rule: null, audit: false };
-  if (!req || typeof req !== 'object' || Array.isArray(req)) return inv;
-  for (const k of Object.keys(req)) if (!['subject', 'action', 'via', 'enclave'].includes(k)) return inv;
-  if (req.action !== undefined && req.action !== 'einit') return inv;
-  if (req.via !== undefined && req.via !== 'host' && req.via !== 'kvm') return inv;
+  const bits = validRequestBits(req);
+  if (bits === null) return INVALID;
   const s = req.subject, e = req.enclave;
-  if (!validSubject(s)) return inv;
-  const bits = enclaveBits(e);
-  if (bits === null) return inv;
   const via = req.via === 'kvm' ? 2 : 1;
   const ms = e.mrsigner.toLowerCase(), me = e.mrenclave.toLowerCase();
   const sid = F.sigId.get(ms) ?? -2, eid = F.encId.get(me) ?? -2;
