@@ -593,27 +593,29 @@ function measurementReason(field: string, value: unknown): string {
  * of `0x` + 1–16 hex digits, or -1 for anything else.
  */
 function attributeLowBits(value: unknown): number {
-  if (typeof value !== 'string' || value.length < 3 || value.length > 18) return -1;
-  if (value.charCodeAt(0) !== 0x30 || value.charCodeAt(1) !== 0x78) return -1;
+  if (!isAttributeFlags(value)) return -1;
   let bits = 0;
-  const low = Math.max(2, value.length - 8);
-  for (let i = 2; i < value.length; i++) {
+  for (let i = Math.max(2, value.length - 8); i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c >= 128 || HEX_CLASS[c] === 0) return -1;
-    if (i >= low) bits = ((bits << 4) | ((c & 15) + 9 * ((c >> 6) & 1))) >>> 0;
+    bits = ((bits << 4) | ((c & 15) + 9 * ((c >> 6) & 1))) >>> 0;
   }
   return bits;
 }
 
 /** `0x` + 1–16 hex digits → 16 lower-case hex digits; anything else → undefined. */
 function attributeFlagsOf(value: unknown): string | undefined {
-  if (typeof value !== 'string' || value.length < 3 || value.length > 18) return undefined;
-  if (value.charCodeAt(0) !== 0x30 || value.charCodeAt(1) !== 0x78) return undefined;
+  return isAttributeFlags(value) ? value.slice(2).toLowerCase().padStart(16, '0') : undefined;
+}
+
+/** Whether `value` is `0x` and 1–16 hex digits of either case (SPEC 2's attribute flags). */
+function isAttributeFlags(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length < 3 || value.length > 18) return false;
+  if (value.charCodeAt(0) !== 0x30 || value.charCodeAt(1) !== 0x78) return false;
   for (let i = 2; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c >= 128 || HEX_CLASS[c] === 0) return undefined;
+    if (c >= 128 || HEX_CLASS[c] === 0) return false;
   }
-  return value.slice(2).toLowerCase().padStart(16, '0');
+  return true;
 }
 
 // SIGSTRUCT outcomes (valid or not), keyed by the base64 text, so a SIGSTRUCT seen before costs

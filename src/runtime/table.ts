@@ -148,11 +148,11 @@ export interface LoadedTable {
    * directories the filter of a non-simple entry is the rule's product filter (`productFilter`;
    * ALL_FILTER unless its condition is a box), tested against bit `isvprodid % FILTER_BITS`.
    * A body is `flags, subjectCount, subject…, box, condition`: a box of six int32s, `prodLo,
-   *    prodHi, svnLo, svnHi, attrsSet, attrsClear`, which with flag RULE_BOX is the condition
-   *    itself (`boxOf`), and otherwise holds wherever the condition does (`necessaryBox`) and is
-   *    followed by `condLength, cond…` (condLength 0: no condition). Each record has its own
-   *    copy, so a record is one run of memory. A measurement's record says where its posting records
-   * begin; `anyPosting` is the record of rules whose object part is `*`.
+   * prodHi, svnLo, svnHi, attrsSet, attrsClear`, which with flag RULE_BOX is the condition itself
+   * (`boxOf`), and otherwise holds wherever the condition does (`necessaryBox`) and is followed
+   * by `condLength, cond…` (condLength 0: no condition). Each record has its own copy, so a
+   * record is one run of memory. A measurement's record says where its posting records begin;
+   * `anyPosting` is the record of rules whose object part is `*`.
    */
   readonly postingPool: Int32Array;
   readonly anyPosting: number;
@@ -438,11 +438,14 @@ function indexTable(table: TableJson): LoadedTable {
       bodyPool.push(0);
     } else {
       maxStack = Math.max(maxStack, checkProgram(cond, id, limits));
-      const necessary = necessaryBox(cond);
+      // One analysis gives both the box the condition cannot hold outside of and, when the
+      // condition is exactly that box, the box itself (necessaryBox, boxOf).
+      const analysis = boxAnalysis(cond);
+      const necessary = analysis.box;
       // An empty interval of products lets only 65535 through, and the body then decides.
       const [lo, hi] = necessary[0] <= necessary[1] ? necessary : [65535, 65535];
       productWords[i] = lo | ((hi - lo) << 16);
-      box = boxOf(cond);
+      box = analysis.exact ? necessary : null;
       if (box !== null) {
         bodyPool.set(bodyStart[i], flags | RULE_BOX);
         for (const x of box) bodyPool.push(x);
