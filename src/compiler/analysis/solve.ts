@@ -286,10 +286,10 @@ export class Solver {
       let best: { dim: number; key: RegionSet } | undefined;
       for (const dim of dims) {
         const key = identityKey(item, dim, wantFalse);
-        if (key === undefined || key.neg) continue;
+        if (!this.usableKey(key, dim)) continue;
         if (best === undefined || size(key) * this.space.dims[best.dim].n < size(best.key) * this.space.dims[dim].n) best = { dim, key };
       }
-      if (best === undefined || size(best.key) * 2 > this.space.dims[best.dim].n) {
+      if (best === undefined) {
         always.push(i);
         return;
       }
@@ -305,6 +305,11 @@ export class Solver {
     return { groups: [...groups.values()], always, marks: new Int32Array(f.items.length), stamp: 0 };
   }
 
+  /** Whether an item can be filed under `key` on `dim`: a key of at most half the dimension's regions. */
+  private usableKey(key: RegionSet | undefined, dim: number): key is RegionSet {
+    return key !== undefined && !key.neg && size(key) * 2 <= this.space.dims[dim].n;
+  }
+
   /**
    * Files a group's members again under their keys on `dim` (see candidates), the first time a
    * box needs it: most junctions are never searched where their own key does not help.
@@ -315,7 +320,7 @@ export class Solver {
     const filing: Filing = { buckets: new Map(), unkeyed: [] };
     for (const i of group.members) {
       const key = identityKey(f.items[i], dim, wantFalse);
-      if (key === undefined || key.neg || size(key) * 2 > this.space.dims[dim].n) filing.unkeyed.push(i);
+      if (!this.usableKey(key, dim)) filing.unkeyed.push(i);
       else file(filing.buckets, key, i);
     }
     group.others.set(dim, filing);
