@@ -75,13 +75,12 @@ export class SubjectHandle {
   /** @internal the table the bits below were computed for */
   table: LoadedTable | undefined;
   /**
-   * @internal one bit per subject atom / class, set when it matches (bit `i & 31` of word
-   * `i >>> 5`): a handle for a table of 2,000 classes keeps 250 bytes of them, so that the
-   * handles of many processes stay in cache together
+   * @internal the stripes (below) that hold this handle's atom and class bits, and where its
+   * stripe begins in them; undefined until it is first matched
    */
-  atomWords: Int32Array;
+  stripes: Stripes | undefined = undefined;
   /** @internal */
-  classWords: Int32Array;
+  at = 0;
   /**
    * @internal the class bits again as four int32 words (classes 0…127), kept on the handle
    * itself so that a decision reads no second object; unused when a table has more classes
@@ -108,18 +107,61 @@ export class SubjectHandle {
     this.error = error;
     this.holdsProvision = subject !== undefined && subject.holds.includes(PROVISION_DEVICE);
     this.table = undefined;
-    this.atomWords = EMPTY_LIST;
-    this.classWords = EMPTY_LIST;
   }
 }
 
 const EMPTY_LIST = new Int32Array(0);
 
-/** One bit per byte of `bits` (each 0 or 1), as int32 words: bit `i & 31` of word `i >>> 5`. */
-function toWords(bits: Uint8Array): Int32Array {
-  const words = new Int32Array((bits.length + 31) >>> 5);
-  for (let i = 0; i < bits.length; i++) words[i >>> 5] |= bits[i] << (i & 31);
-  return words;
+/**
+ * The atom and class bits of the subject handles matched for one table, in one array: a
+ * stripe per handle, `atomCount` bits then `classCount` bits (bit `i & 31` of word `i >>> 5`),
+ * and a handle keeps only where its stripe begins. Reading a bit of a handle is then one
+ * access into an array every decision uses; an array per handle cost two dependent accesses
+ * more (the array object, then its data), which in a table too large for the cache were about a
+ * tenth of a decision. A stripe is given back when its handle is collected or matched for
+ * another table, so the array holds about as many stripes as there are live handles.
+ */
+class Stripes {
+  words: Int32Array;
+  /** Int32 words per stripe, and where in a stripe its class bits begin. */
+  readonly stride: number;
+  readonly classWordsAt: number;
+  private top = 0;
+  private readonly free: number[] = [];
+  private readonly registry = new FinalizationRegistry<number>((at) => this.free.push(at));
+
+  constructor(atomCount: number, classCount: number) {
+    this.classWordsAt = (atomCount + 31) >>> 5;
+    this.stride = this.classWordsAt + ((classCount + 31) >>> 5);
+    this.words = new Int32Array(this.stride * 16);
+  }
+
+  /** A stripe for `handle` (zeroed), given back when the handle is collected or released. */
+  take(handle: SubjectHandle): number {
+    let at = this.free.pop();
+    if (at === undefined) {
+      at = this.top;
+      this.top += this.stride;
+      if (this.top > this.words.length) {
+        const grown = new Int32Array(2 * this.words.length);
+        grown.set(this.words);
+        this.words = grown;
+      }
+    }
+    this.words.fill(0, at, at + this.stride);
+    this.registry.register(handle, at, handle);
+    return at;
+  }
+
+  /** @internal for tests: how many stripes are held by handles. */
+  inUse(): number {
+    return this.stride === 0 ? 0 : this.top / this.stride - this.free.length;
+  }
+
+  /** Gives back `handle`'s stripe at once (it is being matched for another table). */
+  release(handle: SubjectHandle, at: number): void {
+    if (this.registry.unregister(handle)) this.free.push(at);
+  }
 }
 
 /**
@@ -182,6 +224,8 @@ interface State {
   readonly classValue: Uint8Array;
   readonly lazy: boolean;
   readonly lookup: MeasurementLookup;
+  /** The bits of the subject handles matched for this table. */
+  readonly stripes: Stripes;
   /**
    * Handles of recurring plain subjects: set `subjectHash & (SUBJECT_CACHE_SETS - 1)` holds
    * entries 2·set and 2·set + 1. Beside each handle, the fields a look-up compares, in arrays of
@@ -217,6 +261,7 @@ function makeState(table: LoadedTable): State {
     classValue: new Uint8Array(classCount),
     lazy: table.classDepth <= LAZY_CLASS_DEPTH_LIMIT,
     lookup: (text, anyCase) => findMeasurement(table, text, anyCase),
+    stripes: new Stripes(table.atomCount, classCount),
     subjectCache: new Array<SubjectHandle | undefined>(2 * SUBJECT_CACHE_SETS).fill(undefined),
     cachedKey: new Float64Array(6 * SUBJECT_CACHE_SETS).fill(-1),
     cachedExe: new Array<string>(2 * SUBJECT_CACHE_SETS).fill(''),
@@ -258,11 +303,13 @@ export class Evaluator {
   private atomBits: Uint8Array | null = null;
   private classBits: Uint8Array | null = null;
   /**
-   * A handle's bits (SubjectHandle.atomWords / classWords), or null; its classes are read from
+   * A handle's stripe (State.stripes): the words, and where its atom and its class bits begin
+   * in them (-1 while a subject is matched lazily or eagerly). Its classes are read from
    * `wordsHandle` instead when the table has at most 128.
    */
-  private atomWords: Int32Array | null = null;
-  private classWords: Int32Array | null = null;
+  private stripeWords: Int32Array = EMPTY_LIST;
+  private atomsAt = -1;
+  private classesAt = -1;
   /** The handle whose class words answer `classBit`, when the table has at most 128 classes. */
   private wordsHandle: SubjectHandle | null = null;
   /** The current subject's class fold (SubjectHandle.fold); every bit while a subject is matched lazily or eagerly. */
@@ -362,8 +409,8 @@ export class Evaluator {
         if (state.lazy) {
           this.atomBits = null;
           this.classBits = null;
-          this.atomWords = null;
-          this.classWords = null;
+          this.atomsAt = -1;
+          this.classesAt = -1;
           this.wordsHandle = null;
           this.held = heldSet(this.plainSubject);
           this.nextStamp();
@@ -376,14 +423,11 @@ export class Evaluator {
       if (handle.table !== table) this.matchSubject(handle, state);
       this.atomBits = null;
       this.classBits = null;
-      this.atomWords = handle.atomWords;
-      if (table.classPrograms.length <= WORD_CLASSES) {
-        this.wordsHandle = handle;
-        this.classWords = null;
-      } else {
-        this.wordsHandle = null;
-        this.classWords = handle.classWords;
-      }
+      // Read after matching, which may have grown the stripes' array.
+      this.stripeWords = state.stripes.words;
+      this.atomsAt = handle.at;
+      this.classesAt = handle.at + state.stripes.classWordsAt;
+      this.wordsHandle = table.classPrograms.length <= WORD_CLASSES ? handle : null;
       holdsProvision = handle.holdsProvision;
       this.fold = handle.fold;
       this.classList = handle.classList;
@@ -656,8 +700,7 @@ export class Evaluator {
           return (h.w3 >>> (c & 31)) & 1;
       }
     }
-    const words = this.classWords;
-    if (words !== null) return (words[c >>> 5] >>> (c & 31)) & 1;
+    if (this.classesAt >= 0) return (this.stripeWords[this.classesAt + (c >>> 5)] >>> (c & 31)) & 1;
     if (this.classBits !== null) return this.classBits[c];
     const state = this.state;
     if (state.classStamp[c] !== this.stamp) {
@@ -673,8 +716,7 @@ export class Evaluator {
   private held: Set<string> | undefined = undefined;
 
   private atomBit(atom: number): number {
-    const words = this.atomWords;
-    if (words !== null) return (words[atom >>> 5] >>> (atom & 31)) & 1;
+    if (this.atomsAt >= 0) return (this.stripeWords[this.atomsAt + (atom >>> 5)] >>> (atom & 31)) & 1;
     if (this.atomBits !== null) return this.atomBits[atom];
     const state = this.state;
     if (state.atomStamp[atom] !== this.stamp) {
@@ -774,11 +816,29 @@ export class Evaluator {
     this.subject = handle.subject!;
     this.matchEagerly(state);
     this.subject = saved;
+    const stripes = state.stripes;
+    if (handle.stripes !== stripes) {
+      // Forgotten before it is given back, so that no failure below leaves the handle writing
+      // into a stripe another handle may be given.
+      const old = handle.stripes;
+      handle.stripes = undefined;
+      old?.release(handle, handle.at);
+      handle.at = stripes.take(handle);
+      handle.stripes = stripes;
+    } else {
+      stripes.words.fill(0, handle.at, handle.at + stripes.stride);
+    }
+    const words = stripes.words;
+    const atomBits = this.atomBits!;
     const classBits = this.classBits!;
-    handle.atomWords = toWords(this.atomBits!);
-    handle.classWords = toWords(classBits);
-    const words = handle.classWords;
-    [handle.w0, handle.w1, handle.w2, handle.w3] = [words[0] ?? 0, words[1] ?? 0, words[2] ?? 0, words[3] ?? 0];
+    for (let i = 0; i < atomBits.length; i++) words[handle.at + (i >>> 5)] |= atomBits[i] << (i & 31);
+    const classesAt = handle.at + stripes.classWordsAt;
+    for (let i = 0; i < classBits.length; i++) words[classesAt + (i >>> 5)] |= classBits[i] << (i & 31);
+    const classWords = stripes.stride - stripes.classWordsAt;
+    handle.w0 = classWords > 0 ? words[classesAt] : 0;
+    handle.w1 = classWords > 1 ? words[classesAt + 1] : 0;
+    handle.w2 = classWords > 2 ? words[classesAt + 2] : 0;
+    handle.w3 = classWords > 3 ? words[classesAt + 3] : 0;
     let fold = 1 << 31;
     const classList: number[] = [];
     for (let c = 0; c < classBits.length; c++) {
@@ -801,8 +861,8 @@ export class Evaluator {
     const classes = new Uint8Array(table.classPrograms.length);
     this.atomBits = atoms;
     this.classBits = classes;
-    this.atomWords = null;
-    this.classWords = null;
+    this.atomsAt = -1;
+    this.classesAt = -1;
     this.wordsHandle = null;
     // Classes come in dependency order, so every CLASS a program reads is already computed.
     for (let i = 0; i < classes.length; i++) classes[i] = this.run(table.classPrograms[i], 0, table.classPrograms[i].length, 0);

@@ -1,6 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileSource } from '../../src/compiler/compile.js';
@@ -360,6 +362,89 @@ describe('directory entries: attribute boxes, one-class rules, product intervals
     }
     expect(checked).toBeGreaterThan(10000);
     expect([...outcomes].sort()).toEqual(['allow rule', 'deny default', 'deny null', 'deny rule']);
+  });
+});
+
+describe("subject handles' bits: one array of stripes per table", () => {
+  // 150 overlapping classes and atoms, so a stripe is several words and a wrong or stale one
+  // changes decisions: rules on eight signers (lists short enough to be read whole, testing each
+  // rule's class bit), and rules for any enclave whose conditions read subject atoms.
+  const signers = Array.from({ length: 8 }, (_, k) => (k + 1).toString(16).repeat(64));
+  const classes = Array.from({ length: 150 }, (_, c) => `subject k${c} = uid ${c * 10}..${c * 10 + 14};`);
+  const rules = Array.from({ length: 150 }, (_, c) =>
+    c % 4 === 3
+      ? `deny {k${c}, k${(c * 7) % 150}} einit signer "${signers[c % 8]}" where isvsvn < 1;`
+      : `allow k${c} einit signer "${signers[c % 8]}" where isvprodid == ${c % 5};`,
+  );
+  const anyEnclave = Array.from({ length: 6 }, (_, k) => `allow * einit * where uid ${k * 250}..${k * 250 + 20} and isvprodid == ${k % 5};`);
+  const source = [...classes, ...anyEnclave, ...rules].join('\n');
+  const program = compileSource(source, { filename: 'host.sgxpol' }).program!;
+  const other = table(`subject low = uid 0..500;\nallow low einit signer "${A}";`);
+  const subjectOf = (uid: number) => ({ exe: '/bin/x', uid, gid: 0 });
+  const stripesInUse = (evaluator: Evaluator) => (evaluator as unknown as { state: { stripes: { inUse(): number } } }).state.stripes.inUse();
+  // Every handle against the reference interpreter, for every product id the rules name.
+  const expectRight = (evaluator: Evaluator, handles: [number, unknown][]) => {
+    for (const [uid, handle] of handles) {
+      for (const isvsvn of [0, 1]) {
+        for (let isvprodid = 0; isvprodid < 5; isvprodid++) {
+          const enclave = { mrenclave: B, mrsigner: signers[(uid + isvprodid) % 8], isvprodid, isvsvn };
+          const { decision, rule } = referenceDecide(program, { subject: subjectOf(uid), enclave });
+          expect(evaluator.decide({ subject: handle, enclave }), `uid ${uid}`).toMatchObject({ decision, rule });
+        }
+      }
+    }
+  };
+
+  it('keeps every handle right while the array grows', () => {
+    const evaluator = Evaluator.fromTable(table(source));
+    // All made before any is used: the array grows from 16 stripes to 256 under them.
+    const handles: [number, unknown][] = [];
+    for (let uid = 0; uid < 1520; uid += 7) handles.push([uid, evaluator.resolveSubject(subjectOf(uid))]);
+    expect(stripesInUse(evaluator)).toBe(handles.length);
+    expectRight(evaluator, handles);
+  });
+
+  it('gives a stripe back when its handle is matched for another table, and takes none twice', () => {
+    const evaluator = Evaluator.fromTable(table(source));
+    const second = Evaluator.fromTable(other);
+    const handle = evaluator.resolveSubject(subjectOf(125));
+    for (let round = 0; round < 50; round++) {
+      expectRight(evaluator, [[125, handle]]);
+      expect(second.decide({ subject: handle, enclave: { mrenclave: B, mrsigner: A, isvprodid: 2, isvsvn: 1 } })).toMatchObject({ decision: 'allow', rule: 'host.sgxpol:2' });
+    }
+    expect(stripesInUse(evaluator)).toBe(0);
+    expect(stripesInUse(second)).toBe(1);
+    // Stripes given back and taken again belong to one handle each.
+    const handles: [number, unknown][] = [];
+    for (let uid = 3; uid < 1520; uid += 31) handles.push([uid, evaluator.resolveSubject(subjectOf(uid))]);
+    expectRight(evaluator, handles);
+  });
+
+  it('gives stripes back when their handles are collected', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const evaluator = Evaluator.fromTable(table(source));
+    const peak = (() => {
+      const dropped = Array.from({ length: 400 }, (_, i) => evaluator.resolveSubject(subjectOf(i * 3)));
+      // Some are matched for another table and back first, so their stripes are given back and
+      // taken again before they are collected.
+      const second = Evaluator.fromTable(other);
+      for (const handle of dropped.slice(0, 40)) {
+        for (const judge of [second, evaluator, second, evaluator]) judge.decide({ subject: handle, enclave: { mrenclave: B, mrsigner: A, isvprodid: 0, isvsvn: 1 } });
+      }
+      return stripesInUse(evaluator);
+    })();
+    expect(peak).toBe(400);
+    for (let attempt = 0; attempt < 20 && stripesInUse(evaluator) > peak / 2; attempt++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(stripesInUse(evaluator)).toBeLessThanOrEqual(peak / 2);
+    expect(stripesInUse(evaluator)).toBeGreaterThanOrEqual(0);
+    // The stripes given back serve new handles, each its own.
+    const handles: [number, unknown][] = [];
+    for (let uid = 1; uid < 1520; uid += 11) handles.push([uid, evaluator.resolveSubject(subjectOf(uid))]);
+    expectRight(evaluator, handles);
   });
 });
 
