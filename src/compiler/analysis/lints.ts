@@ -96,7 +96,7 @@ function shadowing(analysis: Analysis, logic: PolicyLogic, solver: Solver, i: nu
   // Rules that win over this one wherever both match (SPEC 5: the first matching deny, else
   // the first matching allow), in the order they take precedence: denies, then allows.
   const beats = (j: number) => (rules[j].effect === 'deny' ? rule.effect === 'allow' || j < i : rule.effect === 'allow' && j < i);
-  const winners = overlaps.candidates(i).filter((j) => j !== i && beats(j));
+  const winners = overlaps.candidates(i, (j) => j !== i && beats(j));
   if (winners.length === 0) return;
   winners.sort((x, y) => (rules[x].effect === rules[y].effect ? x - y : rules[x].effect === 'deny' ? -1 : 1));
   const match = logic.ruleMatch[i];
@@ -228,8 +228,8 @@ class OverlapIndex {
     }
   }
 
-  /** Rules whose boxes meet rule i's box in every dimension, in program order. */
-  candidates(i: number): number[] {
+  /** Rules admitted by `admit` whose boxes meet rule i's box in every dimension, in program order. */
+  candidates(i: number, admit: (j: number) => boolean): number[] {
     const box = this.boxes[i]!;
     // The dimension where rule i has the fewest candidates (counted before they are gathered).
     let bestDim = -1;
@@ -255,7 +255,7 @@ class OverlapIndex {
     const out: number[] = [];
     for (const j of pool) {
       const other = this.boxes[j];
-      if (other === undefined) continue;
+      if (other === undefined || !admit(j)) continue;
       let meets = true;
       for (let k = 0; k < this.order.length && meets; k++) meets = intersects(box[this.order[k]], other[this.order[k]]);
       if (meets) out.push(j);
