@@ -141,12 +141,12 @@ class Stripes {
     let at = this.free.pop();
     if (at === undefined) {
       at = this.top;
-      this.top += this.stride;
-      if (this.top > this.words.length) {
+      if (at + this.stride > this.words.length) {
         const grown = new Int32Array(2 * this.words.length);
         grown.set(this.words);
         this.words = grown;
       }
+      this.top += this.stride;
     }
     this.words.fill(0, at, at + this.stride);
     this.registry.register(handle, at, handle);
@@ -201,6 +201,9 @@ function frozenDecision(decision: 'allow' | 'deny', rule: string | null, audit: 
 }
 
 const invalid = (reason: string): Decision => frozenDecision('deny', null, false, `invalid request: ${reason}`);
+
+const REENTERED = invalid('decide was called while another decision of this evaluator was being made (from a getter of its request)');
+const DISTURBED = invalid('the evaluator was changed while the request was being read (a getter of the request resolved a subject or swapped the table)');
 
 const PROVISION_DENIAL = frozenDecision(
   'deny',
@@ -332,11 +335,15 @@ export class Evaluator {
 
   /** Replaces the table in force, atomically: if the new one is refused, this throws and the old one stays. */
   swapTable(table: unknown): void {
-    this.state = makeState(loadTable(table));
+    const state = makeState(loadTable(table));
+    if (this.deciding) this.disturbed = true;
+    this.state = state;
   }
 
   swapFile(path: string): void {
-    this.state = makeState(loadTable(readTableFile(path)));
+    const state = makeState(loadTable(readTableFile(path)));
+    if (this.deciding) this.disturbed = true;
+    this.state = state;
   }
 
   /** The policy name and version, and the digest, of the table in force. */
@@ -348,6 +355,9 @@ export class Evaluator {
   /** Validates and matches a subject once. Never throws: an invalid subject gives a handle whose requests are denied. */
   resolveSubject(subject: unknown): SubjectHandle {
     const checked = normalizeSubject(subject);
+    // Matching uses the evaluator's fields, which a decision in progress (one of whose request's
+    // getters called this) is using too.
+    if (this.deciding) this.disturbed = true;
     const handle = checked.ok ? new SubjectHandle(checked.subject, undefined) : new SubjectHandle(undefined, checked.reason);
     if (handle.subject !== undefined) {
       try {
@@ -368,16 +378,28 @@ export class Evaluator {
 
   /** The decision for a request (SPEC 5). Never throws. */
   decide(request: unknown): Decision {
+    // A request may be an object with getters, which run while it is read. Should one of them
+    // call back into this evaluator, the inner call must not change the state the outer
+    // decision is being made with: a nested decide is refused, and a subject resolved or a
+    // table swapped meanwhile makes the outer decision a deny.
+    if (this.deciding) return REENTERED;
+    this.deciding = true;
+    this.disturbed = false;
     try {
       const decision = this.decideUnsafe(request);
+      return this.disturbed ? DISTURBED : decision;
+    } catch {
+      return invalid('the request could not be read');
+    } finally {
       // A lazily matched subject's set of held devices (up to the request's size) is not kept.
       this.held = undefined;
-      return decision;
-    } catch {
-      this.held = undefined;
-      return invalid('the request could not be read');
+      this.deciding = false;
     }
   }
+
+  /** Set while `decide` runs; `disturbed` when something changed the evaluator meanwhile. */
+  private deciding = false;
+  private disturbed = false;
 
   private decideUnsafe(request: unknown): Decision {
     const state = this.state;
@@ -812,6 +834,9 @@ export class Evaluator {
 
   /** Computes a handle's atom and class bits for the table of `state`. */
   private matchSubject(handle: SubjectHandle, state: State): void {
+    // Until the match is complete the handle is matched for no table, so that a failure part way
+    // (an allocation, say) leaves it to be matched again, never read with a stripe given back.
+    handle.table = undefined;
     const saved = this.subject;
     this.subject = handle.subject!;
     this.matchEagerly(state);

@@ -420,6 +420,70 @@ describe("subject handles' bits: one array of stripes per table", () => {
     expectRight(evaluator, handles);
   });
 
+  it('matches a handle again after a match that failed part way, never reading a stripe it gave back', () => {
+    // The failure is an allocation (the stripes' array growing, or the handle's class list)
+    // while a handle moves to another table; back in the first table it must be matched afresh.
+    const first = table(`subject low = uid 0..20;\nallow * einit * where uid 0..20;\nallow low einit signer "${A}";`);
+    const second = table(`subject k = uid 100..200;\nallow k einit signer "${A}";`);
+    const enclave = { mrenclave: B, mrsigner: A, isvprodid: 1, isvsvn: 1 };
+    // Each with how many stripes b holds after the failure: a failed growth takes none.
+    const failures: [string, number, (fail: () => boolean) => () => void][] = [
+      [
+        'the array cannot grow',
+        16,
+        (fail) => {
+          const Real = globalThis.Int32Array;
+          globalThis.Int32Array = new Proxy(Real, {
+            construct(target, args: [number]) {
+              if (fail() && args[0] >= 32) throw new RangeError('Array buffer allocation failed');
+              return Reflect.construct(target, args) as object;
+            },
+          });
+          return () => {
+            globalThis.Int32Array = Real;
+          };
+        },
+      ],
+      [
+        "the handle's class list cannot be made",
+        17,
+        (fail) => {
+          const from = Int32Array.from;
+          Int32Array.from = function (this: Int32ArrayConstructor, ...args: Parameters<typeof from>) {
+            if (fail()) throw new RangeError('Array buffer allocation failed');
+            return from.apply(this, args);
+          } as typeof from;
+          return () => {
+            Int32Array.from = from;
+          };
+        },
+      ],
+    ];
+    for (const [what, heldAfter, inject] of failures) {
+      const a = Evaluator.fromTable(first);
+      const b = Evaluator.fromTable(second);
+      const outsider = a.resolveSubject({ exe: '/bin/x', uid: 5000, gid: 0 });
+      expect(a.decide({ subject: outsider, enclave }), what).toMatchObject({ decision: 'deny', rule: 'default' });
+      // Enough handles in b that matching one more must grow its array.
+      const kept = Array.from({ length: 16 }, (_, uid) => b.resolveSubject({ exe: '/bin/z', uid, gid: 0 }));
+      let failing = true;
+      const restore = inject(() => failing);
+      try {
+        expect(b.decide({ subject: outsider, enclave }), what).toMatchObject({ decision: 'deny', rule: null });
+      } finally {
+        failing = false;
+        restore();
+      }
+      expect(stripesInUse(b), what).toBe(heldAfter);
+      // a's stripes are handed to subjects a rule admits; the outsider must not read theirs.
+      const insiders = Array.from({ length: 20 }, () => a.resolveSubject({ exe: '/bin/y', uid: 5, gid: 0 }));
+      expect(a.decide({ subject: outsider, enclave }), what).toMatchObject({ decision: 'deny', rule: 'default' });
+      expect(a.decide({ subject: insiders[0], enclave }), what).toMatchObject({ decision: 'allow', rule: 'host.sgxpol:2' });
+      expect(b.decide({ subject: outsider, enclave }), what).toMatchObject({ decision: 'deny', rule: 'default' });
+      expect(kept.length).toBe(16);
+    }
+  });
+
   it('gives stripes back when their handles are collected', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
@@ -445,6 +509,55 @@ describe("subject handles' bits: one array of stripes per table", () => {
     const handles: [number, unknown][] = [];
     for (let uid = 1; uid < 1520; uid += 11) handles.push([uid, evaluator.resolveSubject(subjectOf(uid))]);
     expectRight(evaluator, handles);
+  });
+});
+
+describe('a request whose getters call back into the evaluator', () => {
+  const source = `subject low = uid 0..20;\nallow * einit * where uid 0..20;\nallow low einit signer "${A}";`;
+  const outsider = { exe: '/bin/x', uid: 5000, gid: 0 };
+  const insider = { exe: '/bin/y', uid: 5, gid: 0 };
+  // An enclave whose MRENCLAVE getter runs `during` once, in the middle of the outer decision.
+  const enclaveDoing = (during: () => void) => {
+    let done = false;
+    return {
+      get mrenclave() {
+        if (!done) {
+          done = true;
+          during();
+        }
+        return B;
+      },
+      mrsigner: A,
+      isvprodid: 1,
+      isvsvn: 1,
+    };
+  };
+  it('denies a decision during which a getter resolved a subject, with a handle or a plain subject', () => {
+    for (const subjectOf of [(e: Evaluator) => e.resolveSubject(outsider), () => outsider]) {
+      const evaluator = Evaluator.fromTable(table(source));
+      const subject = subjectOf(evaluator);
+      // Matching the insider meanwhile would have left its bits where the outsider's are read.
+      const decision = evaluator.decide({ subject, enclave: enclaveDoing(() => evaluator.resolveSubject(insider)) });
+      expect(decision).toMatchObject({ decision: 'deny', rule: null });
+      expect(decision.reason).toContain('getter');
+      expect(evaluator.decide({ subject, enclave: { mrenclave: B, mrsigner: A, isvprodid: 1, isvsvn: 1 } })).toMatchObject({ decision: 'deny', rule: 'default' });
+    }
+  });
+  it('refuses a nested decide and keeps the outer one right', () => {
+    const evaluator = Evaluator.fromTable(table(source));
+    let inner: unknown;
+    const outer = evaluator.decide({ subject: insider, enclave: enclaveDoing(() => (inner = evaluator.decide({ subject: outsider, enclave: { mrenclave: B, mrsigner: A, isvprodid: 1, isvsvn: 1 } }))) });
+    expect(inner).toMatchObject({ decision: 'deny', rule: null });
+    expect(outer).toMatchObject({ decision: 'allow', rule: 'host.sgxpol:2' });
+    // Nothing is left set: the next decisions are ordinary.
+    expect(evaluator.decide({ subject: outsider, enclave: { mrenclave: B, mrsigner: A, isvprodid: 1, isvsvn: 1 } })).toMatchObject({ rule: 'default' });
+  });
+  it('denies a decision during which a getter swapped the table', () => {
+    const evaluator = Evaluator.fromTable(table(source));
+    const denyAll = table(`deny * einit *;`);
+    const decision = evaluator.decide({ subject: insider, enclave: enclaveDoing(() => evaluator.swapTable(denyAll)) });
+    expect(decision).toMatchObject({ decision: 'deny', rule: null });
+    expect(evaluator.decide({ subject: insider, enclave: { mrenclave: B, mrsigner: A, isvprodid: 1, isvsvn: 1 } })).toMatchObject({ decision: 'deny', rule: 'host.sgxpol:1' });
   });
 });
 
