@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { compileSource } from '../../src/compiler/compile.js';
 import { Codes } from '../../src/compiler/diagnostics.js';
 import { diffPrograms, whoCan } from '../../src/compiler/analysis/queries.js';
+import { setUpAnalysis, withBudget } from '../../src/compiler/analysis/context.js';
+import { DEFAULT_SPACE_LIMITS } from '../../src/compiler/analysis/space.js';
 import { patternMatches, referenceDecide } from '../../src/reference/interpreter.js';
 import { normalizeRequest } from '../../src/runtime/request.js';
 
@@ -106,4 +108,36 @@ describe('diff of signer-keyed rules that each pin their own product id', () => 
     expect(referenceDecide(before, group.witness)).toMatchObject({ decision: 'allow', rule: before.rules[750].id });
     expect(referenceDecide(after, group.witness)).toMatchObject({ decision: 'deny', rule: 'default' });
   }, 60_000);
+});
+
+describe('nested uid ranges: region sets listed only for classes in use, and at most so many', () => {
+  // `uid i..4294967295` for each i: a class's uid set lists every region from i on, so together
+  // they list a number of regions that grows with the square of their count.
+  const nested = (count: number, used: number) =>
+    [...Array.from({ length: count }, (_, i) => `subject s${i} = uid ${i}..4294967295;`), ...Array.from({ length: used }, (_, i) => `allow s${i * 7} einit *;`)].join('\n');
+  const programOf = (text: string) => {
+    const result = compileSource(text, { filename: 'nested.sgxpol' });
+    expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    return result.program!;
+  };
+
+  it('lists no regions for classes no rule uses (3,000 classes, 2 used, within 10,000 region numbers)', () => {
+    const setup = setUpAnalysis([programOf(nested(3000, 2))], { ...DEFAULT_SPACE_LIMITS, maxRangeRegions: 10_000 });
+    expect(setup.ok).toBe(true);
+  });
+
+  it('refuses the analysis, saying why, when the classes in use would list more', () => {
+    const setup = setUpAnalysis([programOf(nested(3000, 300))], { ...DEFAULT_SPACE_LIMITS, maxRangeRegions: 10_000 });
+    expect(setup).toMatchObject({ ok: false });
+    expect(setup.ok ? '' : setup.reason).toMatch(/would list more than 10,000 region numbers \(uid has 3,000 regions\)/);
+  });
+
+  it('gives a class first used by a query after the set-up the same limit: the query is undecided, not a crash', () => {
+    const program = programOf(nested(3000, 1));
+    const setup = setUpAnalysis([program], { ...DEFAULT_SPACE_LIMITS, maxRangeRegions: 10_000 });
+    if (!setup.ok) throw new Error(setup.reason);
+    const logic = setup.analysis.logics[0];
+    const outcome = withBudget(setup.analysis, 1_000_000, (solver) => solver.satisfiable(setup.analysis.builder.and(Array.from({ length: 40 }, (_, i) => logic.subjectClass(`s${i * 50}`)))));
+    expect(outcome).toMatchObject({ done: false });
+  });
 });

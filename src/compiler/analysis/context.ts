@@ -37,7 +37,8 @@ export function withBudget<T>(analysis: Analysis, limit: number, work: (solver: 
   try {
     return { done: true, value: work(solver) };
   } catch (e) {
-    if (e instanceof BudgetExceeded || e instanceof FormulaTooDeep) return { done: false, reason: e.message };
+    // A class compiled on first use may find its ranges too large (SpaceTooLarge) here.
+    if (e instanceof BudgetExceeded || e instanceof FormulaTooDeep || e instanceof SpaceTooLarge) return { done: false, reason: e.message };
     throw e;
   }
 }

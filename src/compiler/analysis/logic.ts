@@ -36,7 +36,8 @@ export class PolicyLogic {
   ) {
     this.builder = builder;
     this.space = builder.space;
-    this.compileClasses();
+    // Subject classes are compiled when first referenced (by a rule here, or a query later):
+    // a policy may declare thousands no rule uses, and their region sets can be large.
     this.ruleMatch = program.rules.map((rule) => this.pattern(rule.decl));
     this.neverallowMatch = program.neverallows.map((n) => this.pattern(n.decl));
     program.rules.forEach((rule, i) => (rule.effect === 'deny' ? this.denyIndexes : this.allowIndexes).push(i));
@@ -99,10 +100,14 @@ export class PolicyLogic {
     return b.and([match, b.not(this.anyDeny()), b.not(b.or(earlier)), this.invariantHolds]);
   }
 
-  /** Membership in a subject class. */
+  /** Membership in a subject class (compiled, with the classes it references, on first use). */
   subjectClass(name: string): Formula {
-    const f = this.classes.get(name);
-    if (f === undefined) throw new Error(`analysis: subject class '${name}' is not in the program`);
+    let f = this.classes.get(name);
+    if (f === undefined) {
+      if (!this.program.subjects.has(name)) throw new Error(`analysis: subject class '${name}' is not in the program`);
+      this.compileClasses(name);
+      f = this.classes.get(name)!;
+    }
     return f;
   }
 
@@ -117,32 +122,31 @@ export class PolicyLogic {
 
   // ---- compiling -------------------------------------------------------------------------------
 
-  /** Subject classes in dependency order, without recursion across classes (chains can be long). */
-  private compileClasses(): void {
+  /**
+   * Compiles class `root` and the classes it references, in dependency order, without recursion
+   * across classes (chains can be long). Classes compiled before are not compiled again.
+   */
+  private compileClasses(root: string): void {
     const subjects = this.program.subjects;
-    const state = new Map<string, 'open' | 'done'>();
-    for (const root of subjects.keys()) {
-      if (state.has(root)) continue;
-      const stack: string[] = [root];
-      while (stack.length > 0) {
-        const name = stack[stack.length - 1];
-        if (state.get(name) === 'done') {
-          stack.pop();
-          continue;
-        }
-        const pending = state.get(name) === 'open' ? [] : classRefs(subjects.get(name)!.decl.expr).filter((r) => state.get(r) !== 'done');
-        if (pending.length > 0) {
-          state.set(name, 'open');
-          // The resolver refuses recursive definitions, so an open class is never met again here.
-          for (const ref of pending) if (state.get(ref) !== 'open') stack.push(ref);
-          continue;
-        }
-        const f = this.subjExpr(subjects.get(name)!.decl.expr);
-        if (f.kind === 'and' || f.kind === 'or') f.shared = true;
-        this.classes.set(name, f);
-        state.set(name, 'done');
+    const open = new Set<string>();
+    const stack: string[] = [root];
+    while (stack.length > 0) {
+      const name = stack[stack.length - 1];
+      if (this.classes.has(name)) {
         stack.pop();
+        continue;
       }
+      const pending = open.has(name) ? [] : classRefs(subjects.get(name)!.decl.expr).filter((r) => !this.classes.has(r));
+      if (pending.length > 0) {
+        open.add(name);
+        // The resolver refuses recursive definitions, so an open class is never met again here.
+        for (const ref of pending) if (!open.has(ref)) stack.push(ref);
+        continue;
+      }
+      const f = this.subjExpr(subjects.get(name)!.decl.expr);
+      if (f.kind === 'and' || f.kind === 'or') f.shared = true;
+      this.classes.set(name, f);
+      stack.pop();
     }
   }
 

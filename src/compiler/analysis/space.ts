@@ -58,9 +58,17 @@ export interface SpaceLimits {
    * throw). For proving a neverallow when the exact glob dimensions are too large.
    */
   coarseGlobs?: boolean;
+  /**
+   * Most region numbers all uid, gid, ISVPRODID and ISVSVN ranges of the analysis may list
+   * together (4 bytes each). A range lists every region between its bounds, so thousands of
+   * nested or overlapping uid ranges need a number of them that grows with the square of their
+   * count (60,000 nested ranges once took 7 GB); past the limit (2 GB by default) the analysis
+   * is refused as too large, as for globs.
+   */
+  maxRangeRegions?: number;
 }
 
-export const DEFAULT_SPACE_LIMITS: SpaceLimits = { maxAutomatonStates: 200_000 };
+export const DEFAULT_SPACE_LIMITS: SpaceLimits = { maxAutomatonStates: 200_000, maxRangeRegions: 500_000_000 };
 
 export class SpaceTooLarge extends Error {}
 
@@ -115,9 +123,14 @@ export class RegionSpace {
   private readonly ints = new Map<number, IntDimension>();
   private readonly measurements = new Map<number, MeasurementDimension>();
 
+  /** Region numbers listed by `intRange` so far, and how many it may list (SpaceLimits.maxRangeRegions). */
+  private rangeRegions = 0;
+  private readonly maxRangeRegions: number;
+
   constructor(programs: readonly Program[], limits: SpaceLimits = DEFAULT_SPACE_LIMITS) {
     const atoms = collectAtoms(programs);
     this.coarse = limits.coarseGlobs === true;
+    this.maxRangeRegions = limits.maxRangeRegions ?? Infinity;
 
     // Coarse: the exe and label dimensions know no glob (one region; "no label" and "a label"),
     // and each glob gets its own two-region dimension below.
@@ -213,6 +226,12 @@ export class RegionSpace {
     if (to < from) return emptySet(lows.length);
     const firstRegion = lowerBound(lows, from);
     const lastRegion = lowerBound(lows, to + 1) - 1;
+    this.rangeRegions += Math.max(0, lastRegion - firstRegion + 1);
+    if (this.rangeRegions > this.maxRangeRegions) {
+      throw new SpaceTooLarge(
+        `the subjects' uid and gid ranges would list more than ${this.maxRangeRegions.toLocaleString('en-US')} region numbers (${this.dims[dim].name} has ${lows.length.toLocaleString('en-US')} regions); thousands of nested or overlapping uid or gid ranges need a number that grows with the square of their count`,
+      );
+    }
     return rangeSet(lows.length, firstRegion, lastRegion);
   }
 
