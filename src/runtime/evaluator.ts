@@ -202,6 +202,7 @@ function frozenDecision(decision: 'allow' | 'deny', rule: string | null, audit: 
 
 const invalid = (reason: string): Decision => frozenDecision('deny', null, false, `invalid request: ${reason}`);
 
+const UNREADABLE = invalid('the request could not be read');
 const REENTERED = invalid('decide was called while another decision of this evaluator was being made (from a getter of its request)');
 const DISTURBED = invalid('the evaluator was changed while the request was being read (a getter of the request resolved a subject or swapped the table)');
 
@@ -308,13 +309,22 @@ export class Evaluator {
   /**
    * A handle's stripe (State.stripes): the words, and where its atom and its class bits begin
    * in them (-1 while a subject is matched lazily or eagerly). Its classes are read from
-   * `wordsHandle` instead when the table has at most 128.
+   * `w0`…`w3` instead when the table has at most 128.
    */
   private stripeWords: Int32Array = EMPTY_LIST;
   private atomsAt = -1;
   private classesAt = -1;
-  /** The handle whose class words answer `classBit`, when the table has at most 128 classes. */
-  private wordsHandle: SubjectHandle | null = null;
+  /**
+   * A handle's class bits for classes 0…127 (SubjectHandle.w0…w3), copied when its request is
+   * read: a getter of the request may make another evaluator match the same handle for its own
+   * table meanwhile, which rewrites the handle's words but not these. `ownWords` says whether
+   * `classBit` answers from them (a handle, and a table of at most 128 classes).
+   */
+  private ownWords = false;
+  private w0 = 0;
+  private w1 = 0;
+  private w2 = 0;
+  private w3 = 0;
   /** The current subject's class fold (SubjectHandle.fold); every bit while a subject is matched lazily or eagerly. */
   private fold = -1;
   /** The current subject's classes (SubjectHandle.classList), or null while it is matched lazily or eagerly. */
@@ -389,7 +399,8 @@ export class Evaluator {
       const decision = this.decideUnsafe(request);
       return this.disturbed ? DISTURBED : decision;
     } catch {
-      return invalid('the request could not be read');
+      // A constant: making a decision here could itself fail (out of stack, say).
+      return UNREADABLE;
     } finally {
       // A lazily matched subject's set of held devices (up to the request's size) is not kept.
       this.held = undefined;
@@ -433,7 +444,7 @@ export class Evaluator {
           this.classBits = null;
           this.atomsAt = -1;
           this.classesAt = -1;
-          this.wordsHandle = null;
+          this.ownWords = false;
           this.held = heldSet(this.plainSubject);
           this.nextStamp();
         } else {
@@ -449,7 +460,11 @@ export class Evaluator {
       this.stripeWords = state.stripes.words;
       this.atomsAt = handle.at;
       this.classesAt = handle.at + state.stripes.classWordsAt;
-      this.wordsHandle = table.classPrograms.length <= WORD_CLASSES ? handle : null;
+      this.ownWords = table.classPrograms.length <= WORD_CLASSES;
+      this.w0 = handle.w0;
+      this.w1 = handle.w1;
+      this.w2 = handle.w2;
+      this.w3 = handle.w3;
       holdsProvision = handle.holdsProvision;
       this.fold = handle.fold;
       this.classList = handle.classList;
@@ -709,17 +724,16 @@ export class Evaluator {
   }
 
   private classBit(c: number): number {
-    const h = this.wordsHandle;
-    if (h !== null) {
+    if (this.ownWords) {
       switch (c >>> 5) {
         case 0:
-          return (h.w0 >>> c) & 1;
+          return (this.w0 >>> c) & 1;
         case 1:
-          return (h.w1 >>> (c & 31)) & 1;
+          return (this.w1 >>> (c & 31)) & 1;
         case 2:
-          return (h.w2 >>> (c & 31)) & 1;
+          return (this.w2 >>> (c & 31)) & 1;
         default:
-          return (h.w3 >>> (c & 31)) & 1;
+          return (this.w3 >>> (c & 31)) & 1;
       }
     }
     if (this.classesAt >= 0) return (this.stripeWords[this.classesAt + (c >>> 5)] >>> (c & 31)) & 1;
@@ -888,7 +902,7 @@ export class Evaluator {
     this.classBits = classes;
     this.atomsAt = -1;
     this.classesAt = -1;
-    this.wordsHandle = null;
+    this.ownWords = false;
     // Classes come in dependency order, so every CLASS a program reads is already computed.
     for (let i = 0; i < classes.length; i++) classes[i] = this.run(table.classPrograms[i], 0, table.classPrograms[i].length, 0);
   }

@@ -543,6 +543,22 @@ describe('a request whose getters call back into the evaluator', () => {
       expect(evaluator.decide({ subject, enclave: { mrenclave: B, mrsigner: A, isvprodid: 1, isvsvn: 1 } })).toMatchObject({ decision: 'deny', rule: 'default' });
     }
   });
+  it("decides with a handle's own bits when a getter makes another evaluator match the same handle", () => {
+    // Class 0 of the second table is the subject's class 30 of the first, whose rule shares the
+    // filter bit of class 0's rule: read live from the handle, the rewritten words let it in.
+    // (Classes are numbered in the order the rules first name them.)
+    const fillers = Array.from({ length: 29 }, (_, i) => `subject d${i + 1} = uid ${100 + i}..${100 + i};`);
+    const fillerRules = Array.from({ length: 29 }, (_, i) => `allow d${i + 1} einit signer "${C}";`);
+    const first = table(
+      [`subject good = uid 0..20;`, ...fillers, `subject far = uid 5000..6000;`, `allow good einit signer "${A}";`, ...fillerRules, `allow far einit signer "${C}";`].join('\n'),
+    );
+    const a = Evaluator.fromTable(first);
+    const b = Evaluator.fromTable(table(`subject k = uid 5000..6000;\nallow k einit signer "${C}";`));
+    const handle = a.resolveSubject(outsider);
+    const enclave = enclaveDoing(() => b.decide({ subject: handle, enclave: { mrenclave: B, mrsigner: C, isvprodid: 1, isvsvn: 1 } }));
+    expect(a.decide({ subject: handle, enclave })).toMatchObject({ decision: 'deny', rule: 'default' });
+    expect(a.decide({ subject: handle, enclave: { mrenclave: B, mrsigner: A, isvprodid: 1, isvsvn: 1 } })).toMatchObject({ decision: 'deny', rule: 'default' });
+  });
   it('refuses a nested decide and keeps the outer one right', () => {
     const evaluator = Evaluator.fromTable(table(source));
     let inner: unknown;
