@@ -345,13 +345,16 @@ export class Evaluator {
 
   /** Replaces the table in force, atomically: if the new one is refused, this throws and the old one stays. */
   swapTable(table: unknown): void {
-    const state = makeState(loadTable(table));
-    if (this.deciding) this.disturbed = true;
-    this.state = state;
+    this.install(loadTable(table));
   }
 
   swapFile(path: string): void {
-    const state = makeState(loadTable(readTableFile(path)));
+    this.install(loadTable(readTableFile(path)));
+  }
+
+  /** Puts a loaded table in force; a decision in progress (its request's getter swapped) is then denied. */
+  private install(table: LoadedTable): void {
+    const state = makeState(table);
     if (this.deciding) this.disturbed = true;
     this.state = state;
   }

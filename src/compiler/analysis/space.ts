@@ -229,7 +229,7 @@ export class RegionSpace {
     this.rangeRegions += Math.max(0, lastRegion - firstRegion + 1);
     if (this.rangeRegions > this.maxRangeRegions) {
       throw new SpaceTooLarge(
-        `the subjects' uid and gid ranges would list more than ${this.maxRangeRegions.toLocaleString('en-US')} region numbers (${this.dims[dim].name} has ${lows.length.toLocaleString('en-US')} regions); thousands of nested or overlapping uid or gid ranges need a number that grows with the square of their count`,
+        `the policy's ranges would list more than ${this.maxRangeRegions.toLocaleString('en-US')} region numbers (${this.dims[dim].name} has ${lows.length.toLocaleString('en-US')} regions); thousands of nested or overlapping uid or gid ranges need a number that grows with the square of their count`,
       );
     }
     return rangeSet(lows.length, firstRegion, lastRegion);
