@@ -40,7 +40,8 @@ export function checkProgram(program: Program, options: CheckOptions = {}): Diag
     // The exact space is too large (many globs that overlap every which way). A neverallow may
     // still be proved in the coarse space, where each glob is a yes/no of its own: a proof there
     // holds for every request. What it cannot prove stays an error.
-    const coarse = program.neverallows.length > 0 ? setUpAnalysis([program], { ...DEFAULT_SPACE_LIMITS, coarseGlobs: true }) : undefined;
+    // (Globs only: when the ranges are what is too large, the coarse space is no smaller.)
+    const coarse = program.neverallows.length > 0 && !setup.ranges ? setUpAnalysis([program], { ...DEFAULT_SPACE_LIMITS, coarseGlobs: true }) : undefined;
     // Why each neverallow is not proved in the coarse space (absent: proved).
     const unproved = new Map<Neverallow, string>();
     if (coarse?.ok) {
@@ -50,13 +51,15 @@ export function checkProgram(program: Program, options: CheckOptions = {}): Diag
       }
     } else if (coarse !== undefined) {
       for (const neverallow of program.neverallows) unproved.set(neverallow, `treating each glob on its own failed too: ${coarse.reason}`);
+    } else {
+      for (const neverallow of program.neverallows) unproved.set(neverallow, 'no coarser space helps with ranges');
     }
     for (const [neverallow, why] of unproved) {
       diagnostics.push(
         error(
           Codes.ANALYSIS_INCOMPLETE,
           neverallow.decl.span,
-          `neverallow ${neverallow.id} could not be checked: ${setup.reason}; ${why}; it is neither proved nor refuted, so the policy is not accepted (use fewer overlapping globs, or split the policy)`,
+          `neverallow ${neverallow.id} could not be checked: ${setup.reason}; ${why}; it is neither proved nor refuted, so the policy is not accepted (use fewer overlapping ${setup.ranges ? 'uid and gid ranges' : 'globs'}, or split the policy)`,
         ),
       );
     }

@@ -7,7 +7,7 @@ import type { Decision, NormalizedRequest, RequestJson } from '../../runtime/typ
 import { FormulaBuilder, FormulaTooDeep } from './formula.js';
 import { PolicyLogic } from './logic.js';
 import { Budget, BudgetExceeded, Solver } from './solve.js';
-import { DEFAULT_SPACE_LIMITS, RegionSpace, SpaceTooLarge, type Box, type SpaceLimits } from './space.js';
+import { DEFAULT_SPACE_LIMITS, RangesTooLarge, RegionSpace, SpaceTooLarge, type Box, type SpaceLimits } from './space.js';
 
 export interface Analysis {
   space: RegionSpace;
@@ -16,7 +16,8 @@ export interface Analysis {
   logics: PolicyLogic[];
 }
 
-export type AnalysisSetup = { ok: true; analysis: Analysis } | { ok: false; reason: string };
+/** A failed set-up says why, and whether the policy's ranges (rather than its globs or its nesting) were too large. */
+export type AnalysisSetup = { ok: true; analysis: Analysis } | { ok: false; reason: string; ranges: boolean };
 
 /** Builds the region space and formulas for `programs` (several when comparing policies). */
 export function setUpAnalysis(programs: readonly Program[], limits: SpaceLimits = DEFAULT_SPACE_LIMITS): AnalysisSetup {
@@ -24,9 +25,10 @@ export function setUpAnalysis(programs: readonly Program[], limits: SpaceLimits 
     const space = new RegionSpace(programs, limits);
     const builder = new FormulaBuilder(space);
     const logics = programs.map((p) => new PolicyLogic(p, builder));
+    space.endSetUp();
     return { ok: true, analysis: { space, builder, logics } };
   } catch (e) {
-    if (e instanceof SpaceTooLarge || e instanceof FormulaTooDeep) return { ok: false, reason: e.message };
+    if (e instanceof SpaceTooLarge || e instanceof FormulaTooDeep) return { ok: false, reason: e.message, ranges: e instanceof RangesTooLarge };
     throw e;
   }
 }
@@ -37,8 +39,7 @@ export function withBudget<T>(analysis: Analysis, limit: number, work: (solver: 
   try {
     return { done: true, value: work(solver) };
   } catch (e) {
-    // A class compiled on first use may find its ranges too large (SpaceTooLarge) here.
-    if (e instanceof BudgetExceeded || e instanceof FormulaTooDeep || e instanceof SpaceTooLarge) return { done: false, reason: e.message };
+    if (e instanceof BudgetExceeded || e instanceof FormulaTooDeep) return { done: false, reason: e.message };
     throw e;
   }
 }

@@ -17,7 +17,7 @@ import { FormulaTooDeep, type Formula } from './formula.js';
 import { BUILTIN_KEY, DEFAULT_KEY, type PolicyLogic } from './logic.js';
 import { intersects, regionSet } from './regionset.js';
 import { Budget, BudgetExceeded, Solver } from './solve.js';
-import { SpaceTooLarge, type Box } from './space.js';
+import type { Box } from './space.js';
 
 export type LintFinding =
   | { kind: 'never-matches'; rule: Rule }
@@ -70,7 +70,7 @@ export function lintProgram(analysis: Analysis, options: LintOptions = lintOptio
       checked++;
     }
   } catch (e) {
-    if (!(e instanceof BudgetExceeded || e instanceof FormulaTooDeep || e instanceof SpaceTooLarge)) throw e;
+    if (!(e instanceof BudgetExceeded || e instanceof FormulaTooDeep)) throw e;
     return { findings, stoppedAfter: checked };
   }
   return { findings };

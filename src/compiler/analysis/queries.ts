@@ -15,7 +15,7 @@ import { FormulaTooDeep, TRUE, type Formula } from './formula.js';
 import type { PolicyLogic } from './logic.js';
 import { complement, has, intersect, isEmpty, members, regionSet, size, union, type RegionSet } from './regionset.js';
 import { Budget, BudgetExceeded, Solver } from './solve.js';
-import { CONDITION_ATTRIBUTES, SpaceTooLarge, type Box } from './space.js';
+import { CONDITION_ATTRIBUTES, type Box } from './space.js';
 
 export interface QueryOptions {
   /** Work allowed for deciding whether there is any answer at all. */
@@ -265,7 +265,7 @@ function enumerate<G>(
       return b.not(group);
     });
   } catch (e) {
-    if (!(e instanceof BudgetExceeded || e instanceof FormulaTooDeep || e instanceof SpaceTooLarge)) throw e;
+    if (!(e instanceof BudgetExceeded || e instanceof FormulaTooDeep)) throw e;
     if (groups.length === 0) return { status: 'unknown', reason: e.message };
     complete = false;
   }

@@ -63,7 +63,10 @@ export interface SpaceLimits {
    * together (4 bytes each). A range lists every region between its bounds, so thousands of
    * nested or overlapping uid ranges need a number of them that grows with the square of their
    * count (60,000 nested ranges once took 7 GB); past the limit (2 GB by default) the analysis
-   * is refused as too large, as for globs.
+   * is refused as too large, as for globs. It counts the ranges compiled while the analysis is
+   * set up (those of the rules and neverallows and the classes they use), as written: not sets
+   * derived from them, and not the classes a query compiles later to describe its answers,
+   * which are compiled as before, without a limit.
    */
   maxRangeRegions?: number;
 }
@@ -71,6 +74,9 @@ export interface SpaceLimits {
 export const DEFAULT_SPACE_LIMITS: SpaceLimits = { maxAutomatonStates: 200_000, maxRangeRegions: 500_000_000 };
 
 export class SpaceTooLarge extends Error {}
+
+/** SpaceTooLarge for the uid/gid/ISVPRODID/ISVSVN ranges (SpaceLimits.maxRangeRegions), not the globs. */
+export class RangesTooLarge extends SpaceTooLarge {}
 
 interface GlobDimension {
   globs: string[];
@@ -125,7 +131,7 @@ export class RegionSpace {
 
   /** Region numbers listed by `intRange` so far, and how many it may list (SpaceLimits.maxRangeRegions). */
   private rangeRegions = 0;
-  private readonly maxRangeRegions: number;
+  private maxRangeRegions: number;
 
   constructor(programs: readonly Program[], limits: SpaceLimits = DEFAULT_SPACE_LIMITS) {
     const atoms = collectAtoms(programs);
@@ -218,6 +224,11 @@ export class RegionSpace {
     return [mode === 'exe' ? this.exe : this.label, data.globSets[data.globIndex.get(glob)!]];
   }
 
+  /** The set-up is complete: ranges compiled from now on (by queries) are not counted against the limit. */
+  endSetUp(): void {
+    this.maxRangeRegions = Infinity;
+  }
+
   /** The regions of an int dimension within lo..hi (the policy's own bounds are region bounds). */
   intRange(dim: number, lo: number, hi: number): RegionSet {
     const { lows, max } = this.ints.get(dim)!;
@@ -228,7 +239,7 @@ export class RegionSpace {
     const lastRegion = lowerBound(lows, to + 1) - 1;
     this.rangeRegions += Math.max(0, lastRegion - firstRegion + 1);
     if (this.rangeRegions > this.maxRangeRegions) {
-      throw new SpaceTooLarge(
+      throw new RangesTooLarge(
         `the policy's ranges would list more than ${this.maxRangeRegions.toLocaleString('en-US')} region numbers (${this.dims[dim].name} has ${lows.length.toLocaleString('en-US')} regions); thousands of nested or overlapping uid or gid ranges need a number that grows with the square of their count`,
       );
     }
