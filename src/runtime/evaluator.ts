@@ -153,9 +153,14 @@ class Stripes {
     return at;
   }
 
-  /** @internal for tests: how many stripes are held by handles. */
+  /** @internal for tests: how many stripes are held by handles, and how many were ever made. */
   inUse(): number {
-    return this.stride === 0 ? 0 : this.top / this.stride - this.free.length;
+    return this.made() - this.free.length;
+  }
+
+  /** @internal */
+  made(): number {
+    return this.stride === 0 ? 0 : this.top / this.stride;
   }
 
   /** Gives back `handle`'s stripe at once (it is being matched for another table). */

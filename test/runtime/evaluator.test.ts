@@ -505,9 +505,13 @@ describe("subject handles' bits: one array of stripes per table", () => {
     }
     expect(stripesInUse(evaluator)).toBeLessThanOrEqual(peak / 2);
     expect(stripesInUse(evaluator)).toBeGreaterThanOrEqual(0);
-    // The stripes given back serve new handles, each its own.
+    // The stripes given back serve new handles, each its own, and no new stripe is made for them.
+    const stripesMade = () => (evaluator as unknown as { state: { stripes: { made(): number } } }).state.stripes.made();
+    const made = stripesMade();
     const handles: [number, unknown][] = [];
     for (let uid = 1; uid < 1520; uid += 11) handles.push([uid, evaluator.resolveSubject(subjectOf(uid))]);
+    expect(handles.length).toBeLessThanOrEqual(peak / 2);
+    expect(stripesMade()).toBe(made);
     expectRight(evaluator, handles);
   });
 });
