@@ -14,6 +14,8 @@ export interface CheckOptions {
   lints?: LintOptions;
   /** Above this many rules the lints are skipped (with a warning that says so); neverallow is always checked. */
   maxLintRules?: number;
+  /** Added to the warning that the lints reached their work limit (the language server's says how to run them all). */
+  lintLimitNote?: string;
 }
 
 export const DEFAULT_MAX_LINT_RULES = 20_000;
@@ -71,7 +73,7 @@ export function checkProgram(program: Program, options: CheckOptions = {}): Diag
   }
   const rules = program.rules.length;
   neverallowDiagnostics(setup.analysis, options.neverallow ?? neverallowOptionsFor(rules), diagnostics);
-  if (lint) lintDiagnostics(setup.analysis, options.lints ?? lintOptionsFor(rules), duplicates, diagnostics);
+  if (lint) lintDiagnostics(setup.analysis, options.lints ?? lintOptionsFor(rules), duplicates, diagnostics, options.lintLimitNote ?? '');
   return diagnostics;
 }
 
@@ -104,7 +106,7 @@ function neverallowDiagnostics(analysis: Analysis, options: NeverallowOptions, d
   }
 }
 
-function lintDiagnostics(analysis: Analysis, options: LintOptions, duplicates: Set<Rule>, diagnostics: Diagnostic[]): void {
+function lintDiagnostics(analysis: Analysis, options: LintOptions, duplicates: Set<Rule>, diagnostics: Diagnostic[], limitNote: string): void {
   const program = analysis.logics[0].program;
   const result = lintProgram(analysis, options);
   for (const finding of result.findings) {
@@ -117,7 +119,7 @@ function lintDiagnostics(analysis: Analysis, options: LintOptions, duplicates: S
       warning(
         Codes.LINTS_INCOMPLETE,
         next ? next.decl.span : rootSpan(program),
-        `the lints reached their work limit after ${result.stoppedAfter} of ${program.rules.length} rules; ${next ? `rules from ${next.id} on` : 'the rest'} were not checked for never matching, shadowing or kvm-only subjects`,
+        `the lints reached their work limit after ${result.stoppedAfter} of ${program.rules.length} rules; ${next ? `rules from ${next.id} on` : 'the rest'} were not checked for never matching, shadowing or kvm-only subjects${limitNote}`,
       ),
     );
   }

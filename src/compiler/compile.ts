@@ -1,6 +1,6 @@
 // The compiler's entry points (SPEC 7): source text or a file in, a table and diagnostics out.
 import * as path from 'node:path';
-import { checkProgram } from './check.js';
+import { checkProgram, type CheckOptions } from './check.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import type { Program } from './ir.js';
 import { lowerProgram } from './lower.js';
@@ -20,6 +20,8 @@ export interface CompileOptions {
   onProgress?: ProgressListener;
   /** Text to use instead of a file on disk (e.g. a language server's open documents), by absolute path; undefined: read the disk. */
   overlay?: (absPath: string) => string | undefined;
+  /** Options of the checks (the lints' work limit, say); the defaults are `sgxpol check`'s. */
+  check?: CheckOptions;
 }
 
 export interface CompileResult {
@@ -36,21 +38,21 @@ export interface CompileResult {
 }
 
 export function compileSource(text: string, options: CompileOptions = {}): CompileResult {
-  return compile({ path: path.resolve(options.filename ?? 'policy.sgxpol'), text, overlay: options.overlay }, options.onProgress);
+  return compile({ path: path.resolve(options.filename ?? 'policy.sgxpol'), text, overlay: options.overlay }, options.onProgress, options.check);
 }
 
 export function compileFile(file: string, options: Omit<CompileOptions, 'filename'> = {}): CompileResult {
-  return compile({ path: path.resolve(file), overlay: options.overlay }, options.onProgress);
+  return compile({ path: path.resolve(file), overlay: options.overlay }, options.onProgress, options.check);
 }
 
-function compile(root: RootInput, onProgress: ProgressListener = () => {}): CompileResult {
+function compile(root: RootInput, onProgress: ProgressListener = () => {}, check: CheckOptions = {}): CompileResult {
   const { program, diagnostics, sources } = resolveProgram(root, onProgress);
   if (!program || hasErrors(diagnostics)) {
     return { ok: false, diagnostics: sortDiagnostics(diagnostics), program, sources };
   }
   onProgress('check', 0, program.rules.length);
   // A loop, not push(...): a policy can have more warnings than a call may have arguments.
-  for (const diagnostic of checkProgram(program)) diagnostics.push(diagnostic);
+  for (const diagnostic of checkProgram(program, check)) diagnostics.push(diagnostic);
   if (hasErrors(diagnostics)) return { ok: false, diagnostics: sortDiagnostics(diagnostics), program, sources };
   onProgress('lower', 0, program.rules.length);
   const table = lowerProgram(program);
