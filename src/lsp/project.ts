@@ -21,7 +21,7 @@ const RESCAN_INTERVAL_MS = 3000;
 
 /**
  * The checks as the editor runs them, after every change: the lints get a smaller work limit
- * than `sgxpol check`'s (which grows with the policy, and took 15 s on a 10,000-rule policy
+ * than `sgxpol check`'s (which grows with the policy, and took 15–17 s on a 10,000-rule policy
  * whose rules overlap heavily), so that the server answers within a second or two while the
  * lints run; where they stop, the warning says how to run them all. `neverallow` is checked as
  * `sgxpol check` does: an editor must not accept what the compiler refuses.
