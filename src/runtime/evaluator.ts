@@ -32,12 +32,15 @@ import {
   type LoadedTable,
 } from './table.js';
 import {
+  enclaveKeyBits,
   normalizeEnclave,
   normalizeSubject,
-  readEnclave,
+  readEnclaveFields,
   readEnvelope,
   readSubjectFields,
+  validateEnclaveFields,
   validateSubjectFields,
+  type EnclaveFields,
   type EnclaveSink,
   type EnvelopeSink,
   type MeasurementLookup,
@@ -61,6 +64,13 @@ const LAZY_CLASS_DEPTH_LIMIT = 32;
  * once; a subject seen once is matched lazily and costs no handle.
  */
 const SUBJECT_CACHE_SETS = 8192;
+/** Entries of the decision cache (State.memo) unless the evaluator is told otherwise. */
+export const DEFAULT_DECISION_CACHE = 65536;
+/** The largest decision cache an evaluator may be given (about 1.6 GB when full). */
+const MAX_DECISION_CACHE = 1 << 22;
+
+/** Serial numbers of handles, which key the decision cache: never reused, so a collected handle's entries can never match. */
+let handleSerials = 0;
 
 /**
  * A subject matched once against a table's subject classes, to stand in for `subject` in later
@@ -101,8 +111,16 @@ export class SubjectHandle {
   /** @internal the classes the subject belongs to, ascending */
   classList: Int32Array = EMPTY_LIST;
 
+  /** @internal what keys its decisions in the decision cache */
+  readonly serial = ++handleSerials;
+
   /** @internal use Evaluator.resolveSubject */
   constructor(subject: NormalizedSubject | undefined, error: string | undefined) {
+    // Frozen: a handle's decisions are cached, so what it stands for must not change.
+    if (subject !== undefined) {
+      Object.freeze(subject.holds);
+      Object.freeze(subject);
+    }
     this.subject = subject;
     this.error = error;
     this.holdsProvision = subject !== undefined && subject.holds.includes(PROVISION_DEVICE);
@@ -191,6 +209,9 @@ export class EnclaveHandle {
   /** @internal */
   enclaveRecord = -1;
 
+  /** @internal what keys its decisions in the decision cache */
+  readonly serial = ++handleSerials;
+
   /** @internal use Evaluator.resolveEnclave */
   constructor(enclave: NormalizedEnclave | undefined, error: string | undefined) {
     this.enclave = enclave === undefined ? undefined : Object.freeze({ ...enclave });
@@ -250,9 +271,11 @@ interface State {
   readonly subjectMissed: Int32Array;
   /** Per set: which of its two entries was used last. */
   readonly subjectRecent: Uint8Array;
+  /** Decisions made with this table (null: the evaluator caches none). */
+  readonly memo: DecisionCache | null;
 }
 
-function makeState(table: LoadedTable): State {
+function makeState(table: LoadedTable, decisionCache: number): State {
   const d = table.json.default;
   const classCount = table.classPrograms.length;
   return {
@@ -277,7 +300,166 @@ function makeState(table: LoadedTable): State {
     cachedRest: new Uint8Array(2 * SUBJECT_CACHE_SETS),
     subjectMissed: new Int32Array(SUBJECT_CACHE_SETS),
     subjectRecent: new Uint8Array(SUBJECT_CACHE_SETS),
+    memo: decisionCache === 0 ? null : new DecisionCache(decisionCache),
   };
+}
+
+/** A decision in the cache and what it was made for (see DecisionCache). */
+interface CachedDecision {
+  hash: number;
+  subject: number;
+  enclave: number;
+  mrenclave: string;
+  mrsigner: string;
+  numbers: number;
+  attributes: number;
+  via: number;
+  decision: Decision;
+}
+
+/**
+ * Decisions made with one table, for requests whose subject is a handle (resolved by the
+ * caller, or a recurring plain subject's): two-way set-associative, keyed by everything a
+ * decision depends on besides the table — the subject handle's serial, the enclave (a handle's
+ * serial and numbers, or its fields as written), the path. A request decided before is answered
+ * without reading the table, so a hook that sees the same launches again and again pays the same
+ * whatever the size of its policy (SELinux's access vector cache does this for its decisions).
+ * Only valid requests are cached, and an enclave given by its fields hits only when its
+ * measurements equal, as strings, ones that were validated when their entry was made.
+ * A new table gets a new, empty cache. Entries are made as they are needed, and reused.
+ */
+class DecisionCache {
+  private entries: (CachedDecision | undefined)[] | null = null;
+  private recent: Uint8Array | null = null;
+  private readonly sets: number;
+  // The key of the request being decided (set by `key`, used by `find` and `put`).
+  private hash = 0;
+  private subject = 0;
+  private enclave = 0;
+  private mrenclave = '';
+  private mrsigner = '';
+  private numbers = 0;
+  private attributes = 0;
+  private via = 0;
+
+  /** `size`: entries, a power of two of at least 2. */
+  constructor(size: number) {
+    this.sets = size >>> 1;
+  }
+
+  key(subject: number, enclave: number, mrenclave: string, mrsigner: string, numbers: number, attributes: number, via: number): void {
+    this.subject = subject;
+    this.enclave = enclave;
+    this.mrenclave = mrenclave;
+    this.mrsigner = mrsigner;
+    this.numbers = numbers;
+    this.attributes = attributes;
+    this.via = via;
+    let h = Math.imul(subject | 0, 0x9e3779b1) ^ Math.imul(enclave | 0, 0x85ebca6b) ^ Math.imul(attributes | 0, 0xc2b2ae35) ^ numbers ^ via;
+    // A measurement's first four characters (their codes, one byte each) are enough to spread
+    // keys over the sets; equality is decided by comparing the strings.
+    if (mrenclave !== '') h ^= Math.imul(leadingCodes(mrenclave), 0x27d4eb2f) ^ Math.imul(leadingCodes(mrsigner), 0x165667b1);
+    h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+    h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
+    this.hash = h ^ (h >>> 15);
+  }
+
+  /** The decision cached for the key, or undefined. */
+  find(): Decision | undefined {
+    const entries = this.entries;
+    if (entries === null) return undefined;
+    const set = this.hash & (this.sets - 1);
+    for (let way = 0; way < 2; way++) {
+      const c = entries[2 * set + way];
+      if (c !== undefined && this.matches(c)) {
+        this.recent![set] = way;
+        return c.decision;
+      }
+    }
+    return undefined;
+  }
+
+  private matches(c: CachedDecision): boolean {
+    return (
+      c.hash === this.hash &&
+      c.subject === this.subject &&
+      c.enclave === this.enclave &&
+      c.numbers === this.numbers &&
+      c.attributes === this.attributes &&
+      c.via === this.via &&
+      c.mrenclave === this.mrenclave &&
+      c.mrsigner === this.mrsigner
+    );
+  }
+
+  /** Caches `decision` for the key, in place of its set's less recently used entry. */
+  put(decision: Decision): void {
+    if (this.entries === null) {
+      this.entries = new Array<CachedDecision | undefined>(2 * this.sets).fill(undefined);
+      this.recent = new Uint8Array(this.sets);
+    }
+    const entries = this.entries;
+    const recent = this.recent!;
+    const set = this.hash & (this.sets - 1);
+    const way = entries[2 * set] === undefined ? 0 : entries[2 * set + 1] === undefined ? 1 : 1 - recent[set];
+    const old = entries[2 * set + way];
+    if (old === undefined) {
+      entries[2 * set + way] = {
+        hash: this.hash,
+        subject: this.subject,
+        enclave: this.enclave,
+        mrenclave: this.mrenclave,
+        mrsigner: this.mrsigner,
+        numbers: this.numbers,
+        attributes: this.attributes,
+        via: this.via,
+        decision,
+      };
+    } else {
+      old.hash = this.hash;
+      old.subject = this.subject;
+      old.enclave = this.enclave;
+      old.mrenclave = this.mrenclave;
+      old.mrsigner = this.mrsigner;
+      old.numbers = this.numbers;
+      old.attributes = this.attributes;
+      old.via = this.via;
+      old.decision = decision;
+    }
+    recent[set] = way;
+  }
+
+  /** @internal for tests: how many entries hold a decision. */
+  size(): number {
+    return this.entries === null ? 0 : this.entries.filter((c) => c !== undefined).length;
+  }
+}
+
+/** The codes of a string's first four characters (of at least four), one byte each. */
+function leadingCodes(text: string): number {
+  return (text.charCodeAt(0) << 24) ^ (text.charCodeAt(1) << 16) ^ (text.charCodeAt(2) << 8) ^ text.charCodeAt(3);
+}
+
+/** Options of `Evaluator.fromTable` and `Evaluator.fromFile`. */
+export interface EvaluatorOptions {
+  /**
+   * Entries of the decision cache, rounded up to a power of two (0 turns it off; at most
+   * 4,194,304). Default 65,536: at most about 18 MB when full of requests that give an
+   * enclave's fields, about 6 MB of requests with handles.
+   */
+  decisionCache?: number;
+}
+
+/** The number of decision-cache entries `options` asks for; throws a TypeError saying why it cannot be used. */
+function decisionCacheSize(options: EvaluatorOptions | undefined): number {
+  const asked = options?.decisionCache ?? DEFAULT_DECISION_CACHE;
+  if (!Number.isInteger(asked) || asked < 0 || asked > MAX_DECISION_CACHE) {
+    throw new TypeError(`decisionCache must be an integer from 0 to ${MAX_DECISION_CACHE} (found ${String(asked)})`);
+  }
+  if (asked === 0) return 0;
+  let size = 2;
+  while (size < asked) size *= 2;
+  return size;
 }
 
 export class Evaluator {
@@ -295,6 +477,7 @@ export class Evaluator {
     signerIndex: -1,
     enclaveIndex: -1,
   };
+  private readonly enclaveFields: EnclaveFields = { mrenclave: undefined, mrsigner: undefined, isvprodid: undefined, isvsvn: undefined, attributes: undefined, bits: -1 };
   private readonly plainSubject: NormalizedSubject = { exe: '', uid: 0, gid: 0, label: undefined, holds: [] };
   private readonly subjectFields: SubjectFields = { exe: undefined, uid: undefined, gid: undefined, label: undefined, holds: undefined };
   /** The subject being matched lazily (a plain request), when `atomBits` is null. */
@@ -335,17 +518,26 @@ export class Evaluator {
   /** The current subject's classes (SubjectHandle.classList), or null while it is matched lazily or eagerly. */
   private classList: Int32Array | null = null;
 
-  private constructor(table: LoadedTable) {
-    this.state = makeState(table);
+  /** Entries of each table's decision cache (0: none). */
+  private readonly decisionCache: number;
+
+  private constructor(table: LoadedTable, decisionCache: number) {
+    this.decisionCache = decisionCache;
+    this.state = makeState(table, decisionCache);
   }
 
-  /** Validates a table (object, JSON text or bytes) and builds an evaluator; throws an Error saying why a table is refused. */
-  static fromTable(table: unknown): Evaluator {
-    return new Evaluator(loadTable(table));
+  /**
+   * Validates a table (object, JSON text or bytes) and builds an evaluator; throws an Error
+   * saying why a table is refused (a TypeError for options it cannot use).
+   */
+  static fromTable(table: unknown, options?: EvaluatorOptions): Evaluator {
+    const decisionCache = decisionCacheSize(options);
+    return new Evaluator(loadTable(table), decisionCache);
   }
 
-  static fromFile(path: string): Evaluator {
-    return new Evaluator(loadTable(readTableFile(path)));
+  static fromFile(path: string, options?: EvaluatorOptions): Evaluator {
+    const decisionCache = decisionCacheSize(options);
+    return new Evaluator(loadTable(readTableFile(path)), decisionCache);
   }
 
   /** Replaces the table in force, atomically: if the new one is refused, this throws and the old one stays. */
@@ -359,7 +551,7 @@ export class Evaluator {
 
   /** Puts a loaded table in force; a decision in progress (its request's getter swapped) is then denied. */
   private install(table: LoadedTable): void {
-    const state = makeState(table);
+    const state = makeState(table, this.decisionCache);
     if (this.deciding) this.disturbed = true;
     this.state = state;
   }
@@ -425,6 +617,7 @@ export class Evaluator {
     const table = state.table;
     const envelopeProblem = readEnvelope(request, this.envelope);
     if (envelopeProblem !== undefined) return invalid(envelopeProblem);
+    const viaFlag = this.envelope.via === 'kvm' ? RULE_KVM : RULE_HOST;
 
     const rawSubject = this.envelope.subject;
     let holdsProvision = false;
@@ -460,6 +653,38 @@ export class Evaluator {
         }
       }
     }
+
+    // The enclave is read (not yet validated), and with a subject handle the decision cache is
+    // asked first: a request decided before is answered without touching the table.
+    const e = this.enclave;
+    const rawEnclave = this.envelope.enclave;
+    const memo = state.memo;
+    const fields = this.enclaveFields;
+    let fieldsRead = false;
+    let keyBits = -1;
+    if (rawEnclave instanceof EnclaveHandle) {
+      if (rawEnclave.enclave === undefined) return invalid(rawEnclave.error ?? 'invalid enclave');
+      if (handle !== undefined && memo !== null) {
+        keyBits = rawEnclave.attributeBits;
+        memo.key(handle.serial, rawEnclave.serial, '', '', rawEnclave.isvprodid | (rawEnclave.isvsvn << 16), keyBits, viaFlag);
+      }
+    } else {
+      const read = readEnclaveFields(rawEnclave, fields, e, state.lookup);
+      if (read !== undefined && read !== null) return invalid(read);
+      // null: a SIGSTRUCT, read whole into `e` (and not cached here: its own cache keeps the identity).
+      fieldsRead = read === undefined;
+      if (fieldsRead && handle !== undefined && memo !== null) {
+        keyBits = enclaveKeyBits(fields);
+        if (keyBits >= 0) {
+          memo.key(handle.serial, 0, fields.mrenclave as string, fields.mrsigner as string, (fields.isvprodid as number) | ((fields.isvsvn as number) << 16), keyBits, viaFlag);
+        }
+      }
+    }
+    if (keyBits >= 0) {
+      const cached = memo!.find();
+      if (cached !== undefined) return cached;
+    }
+
     if (handle !== undefined) {
       if (handle.table !== table) this.matchSubject(handle, state);
       this.atomBits = null;
@@ -478,13 +703,10 @@ export class Evaluator {
       this.classList = handle.classList;
     }
 
-    const e = this.enclave;
-    const rawEnclave = this.envelope.enclave;
     if (rawEnclave instanceof EnclaveHandle) {
-      if (rawEnclave.enclave === undefined) return invalid(rawEnclave.error ?? 'invalid enclave');
       if (rawEnclave.table !== table) {
-        rawEnclave.signerRecord = state.lookup(rawEnclave.enclave.mrsigner);
-        rawEnclave.enclaveRecord = state.lookup(rawEnclave.enclave.mrenclave);
+        rawEnclave.signerRecord = state.lookup(rawEnclave.enclave!.mrsigner);
+        rawEnclave.enclaveRecord = state.lookup(rawEnclave.enclave!.mrenclave);
         rawEnclave.table = table;
       }
       e.isvprodid = rawEnclave.isvprodid;
@@ -492,8 +714,8 @@ export class Evaluator {
       e.attributeBits = rawEnclave.attributeBits;
       e.signerIndex = rawEnclave.signerRecord;
       e.enclaveIndex = rawEnclave.enclaveRecord;
-    } else {
-      const enclaveProblem = readEnclave(rawEnclave, e, state.lookup);
+    } else if (fieldsRead) {
+      const enclaveProblem = validateEnclaveFields(fields, e, state.lookup);
       if (enclaveProblem !== undefined) return invalid(enclaveProblem);
     }
     this.prodid = e.isvprodid;
@@ -503,10 +725,19 @@ export class Evaluator {
     // Directory entries test them with unsigned arithmetic, which would take NaN or 5.5 as inside
     // an interval; so a value that is not a 16-bit integer, should one ever get here, is refused.
     if ((this.prodid & 0xffff) !== this.prodid || (this.svn & 0xffff) !== this.svn) return invalid('enclave ISVPRODID or ISVSVN is not a 16-bit integer');
-    const viaFlag = this.envelope.via === 'kvm' ? RULE_KVM : RULE_HOST;
     this.signerRecord = e.signerIndex;
     this.enclaveRecord = e.enclaveIndex;
 
+    const decision = this.decideRead(state, viaFlag, holdsProvision);
+    // Every field the key holds was read once, and the decision made from what was read; but a
+    // getter that disturbed the evaluator makes the decision a deny, which is not cached.
+    if (keyBits >= 0 && !this.disturbed) memo!.put(decision);
+    return decision;
+  }
+
+  /** The decision for the request read into the evaluator's fields (SPEC 5). */
+  private decideRead(state: State, viaFlag: number, holdsProvision: boolean): Decision {
+    const table = state.table;
     const pool = table.postingPool;
     const signerAt = this.signerRecord >= 0 ? pool[this.signerRecord + MEAS_SIGNER] : -1;
     const enclaveAt = this.enclaveRecord >= 0 ? pool[this.enclaveRecord + MEAS_ENCLAVE] : -1;
@@ -516,7 +747,7 @@ export class Evaluator {
     const deny = this.firstMatch(signerAt, enclaveAt, table.anyPosting, viaFlag, false);
     if (deny >= 0) return this.ruleDecision(deny);
     const allow = this.firstMatch(signerAt, enclaveAt, table.anyPosting, viaFlag, true);
-    if ((allow >= 0 || state.defaultAllows) && (e.attributeBits & PROVISIONKEY_BIT) !== 0 && !holdsProvision) return PROVISION_DENIAL;
+    if ((allow >= 0 || state.defaultAllows) && (this.attributes & PROVISIONKEY_BIT) !== 0 && !holdsProvision) return PROVISION_DENIAL;
     return allow >= 0 ? this.ruleDecision(allow) : state.defaultDecision;
   }
 

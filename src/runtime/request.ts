@@ -414,6 +414,94 @@ export function readEnclave(raw: unknown, out: NormalizedEnclave | EnclaveSink, 
 }
 
 function enclaveInto(raw: unknown, out: NormalizedEnclave | EnclaveSink, lookup: MeasurementLookup | undefined): string | undefined {
+  const fields: EnclaveFields = { mrenclave: undefined, mrsigner: undefined, isvprodid: undefined, isvsvn: undefined, attributes: undefined, bits: -1 };
+  const read = enclaveFieldsInto(raw, fields, out, lookup);
+  return read === null ? undefined : (read ?? validEnclaveInto(fields, out, lookup));
+}
+
+/** An enclave's identity fields as read from the request, once, before they are validated. */
+export interface EnclaveFields {
+  mrenclave: unknown;
+  mrsigner: unknown;
+  isvprodid: unknown;
+  isvsvn: unknown;
+  attributes: unknown;
+  /**
+   * The low 32 bits of the attributes flags (unsigned), or -1 when `attributes` is invalid: an
+   * array's names are read once, here, and the decision uses what was read.
+   */
+  bits: number;
+}
+
+/**
+ * The first half of `readEnclave` with a lookup: reads each own field of an enclave object once
+ * into `fields` and returns why the enclave is invalid if it is not an object, has an unknown
+ * field, or mixes `sigstruct` with the identity fields. A `sigstruct` is read whole, into
+ * `out`, and null returned; otherwise undefined, and nothing is validated yet (the second half
+ * is `validateEnclaveFields`). Never throws.
+ */
+export function readEnclaveFields(raw: unknown, fields: EnclaveFields, out: EnclaveSink, lookup: MeasurementLookup): string | undefined | null {
+  try {
+    return enclaveFieldsInto(raw, fields, out, lookup);
+  } catch (error) {
+    return `enclave could not be read (${messageOf(error)})`;
+  }
+}
+
+/** The second half of `readEnclave` with a lookup: validates fields read by `readEnclaveFields` into `out`. Never throws. */
+export function validateEnclaveFields(fields: EnclaveFields, out: EnclaveSink, lookup: MeasurementLookup): string | undefined {
+  try {
+    return validEnclaveInto(fields, out, lookup);
+  } catch (error) {
+    return `enclave could not be read (${messageOf(error)})`;
+  }
+}
+
+/**
+ * For fields read by `readEnclaveFields`: the low 32 bits of the attributes (unsigned) when
+ * every field is valid as far as can be told without reading the measurements' digits — both
+ * measurements strings of 64 characters, both numbers 16-bit, the attributes valid — and -1
+ * otherwise. (The evaluator's decision cache keys on these; it only ever holds measurements
+ * that were validated, so equality with one of them validates the digits.)
+ */
+export function enclaveKeyBits(fields: EnclaveFields): number {
+  const { mrenclave, mrsigner } = fields;
+  if (typeof mrenclave !== 'string' || mrenclave.length !== 64 || typeof mrsigner !== 'string' || mrsigner.length !== 64) return -1;
+  if (!isUint(fields.isvprodid, MAX_UINT16) || !isUint(fields.isvsvn, MAX_UINT16)) return -1;
+  return fields.bits;
+}
+
+/** Why attributes whose `attributesLowBits` is -1 are invalid. */
+function attributesReason(attributes: unknown): string {
+  if (Array.isArray(attributes)) {
+    for (let i = 0; i < attributes.length; i++) {
+      const name: unknown = attributes[i];
+      if (typeof name !== 'string' || attributeBit(name) < 0) {
+        return `enclave.attributes[${i}] must be one of ${ATTRIBUTE_NAMES} (found ${describe(name)})`;
+      }
+    }
+    // Only an array whose elements are getters (or a proxy) can get here.
+    return 'enclave.attributes changed while it was being read';
+  }
+  return 'enclave.attributes must be an array of attribute names or "0x" and 1 to 16 hex digits ' + `(found ${describe(attributes)})`;
+}
+
+/** The low 32 bits (unsigned) of attributes as a request gives them (SPEC 2), or -1 when they are invalid. */
+function attributesLowBits(attributes: unknown): number {
+  if (attributes === undefined) return 0;
+  if (!Array.isArray(attributes)) return attributeLowBits(attributes);
+  let bits = 0;
+  const count = attributes.length;
+  for (let i = 0; i < count; i++) {
+    const name: unknown = attributes[i];
+    const bit = typeof name === 'string' ? attributeBit(name) : -1;
+    if (bit < 0) return -1;
+    bits |= 1 << bit;
+  }
+  return bits >>> 0;
+}
+
+function enclaveFieldsInto(raw: unknown, fields: EnclaveFields, out: NormalizedEnclave | EnclaveSink, lookup: MeasurementLookup | undefined): string | undefined | null {
   if (!isRecord(raw)) return `enclave must be an object (found ${describe(raw)})`;
   let mrenclaveRaw: unknown;
   let mrsignerRaw: unknown;
@@ -461,8 +549,19 @@ function enclaveInto(raw: unknown, out: NormalizedEnclave | EnclaveSink, lookup:
       (out as EnclaveSink).signerIndex = lookup(out.mrsigner);
       (out as EnclaveSink).enclaveIndex = lookup(out.mrenclave);
     }
-    return undefined;
+    return null;
   }
+  fields.mrenclave = mrenclaveRaw;
+  fields.mrsigner = mrsignerRaw;
+  fields.isvprodid = isvprodid;
+  fields.isvsvn = isvsvn;
+  fields.attributes = attributes;
+  fields.bits = attributesLowBits(attributes);
+  return undefined;
+}
+
+function validEnclaveInto(fields: EnclaveFields, out: NormalizedEnclave | EnclaveSink, lookup: MeasurementLookup | undefined): string | undefined {
+  const { mrenclave: mrenclaveRaw, mrsigner: mrsignerRaw, isvprodid, isvsvn, attributes } = fields;
 
   const mrenclave = measurementOf(mrenclaveRaw, lookup);
   if (mrenclave === undefined) return measurementReason('enclave.mrenclave', mrenclaveRaw);
@@ -476,34 +575,17 @@ function enclaveInto(raw: unknown, out: NormalizedEnclave | EnclaveSink, lookup:
   if (!isUint(isvprodid, MAX_UINT16)) return intReason('enclave.isvprodid', isvprodid, MAX_UINT16);
   if (!isUint(isvsvn, MAX_UINT16)) return intReason('enclave.isvsvn', isvsvn, MAX_UINT16);
 
-  let attributeBits = 0;
+  // The bits were read with the fields; invalid attributes are read again to say what is wrong.
+  const attributeBits = fields.bits;
+  if (attributeBits < 0) return attributesReason(attributes);
   let attributesHex: string;
   if (attributes === undefined) {
     attributesHex = '0000000000000000';
   } else if (Array.isArray(attributes)) {
-    const count = attributes.length;
-    for (let i = 0; i < count; i++) {
-      const name: unknown = attributes[i];
-      const bit = typeof name === 'string' ? attributeBit(name) : -1;
-      if (bit < 0) {
-        return `enclave.attributes[${i}] must be one of ${ATTRIBUTE_NAMES} (found ${describe(name)})`;
-      }
-      attributeBits |= 1 << bit;
-    }
-    attributeBits >>>= 0;
     attributesHex = flagsHex(attributeBits);
   } else {
-    // With a lookup, only the bits are wanted: they are read without making any string.
-    const flags = lookup === undefined ? attributeFlagsOf(attributes) : '';
-    const bits = lookup === undefined ? 0 : attributeLowBits(attributes);
-    if (flags === undefined || bits < 0) {
-      return (
-        'enclave.attributes must be an array of attribute names or "0x" and 1 to 16 hex digits ' +
-        `(found ${describe(attributes)})`
-      );
-    }
-    attributesHex = flags;
-    attributeBits = lookup === undefined ? Number.parseInt(flags.slice(8), 16) >>> 0 : bits;
+    // With a lookup, only the bits are wanted: no string is made.
+    attributesHex = lookup === undefined ? attributeFlagsOf(attributes) ?? '' : '';
   }
 
   out.mrenclave = mrenclave;
