@@ -304,6 +304,14 @@ function makeState(table: LoadedTable, decisionCache: number): State {
   };
 }
 
+/** Bits of the decision cache's hash that are kept: all of them, but tests make every key collide. */
+let hashMask = -1;
+
+/** @internal for tests: 0 gives every key the same hash, so only the comparison of its fields tells keys apart. */
+export function setDecisionCacheHashMask(mask: number): void {
+  hashMask = mask;
+}
+
 /** A decision in the cache and what it was made for (see DecisionCache). */
 interface CachedDecision {
   hash: number;
@@ -332,6 +340,9 @@ class DecisionCache {
   private entries: (CachedDecision | undefined)[] | null = null;
   private recent: Uint8Array | null = null;
   private readonly sets: number;
+  /** Requests answered from the cache, and requests looked for in it and not found. */
+  hits = 0;
+  misses = 0;
   // The key of the request being decided (set by `key`, used by `find` and `put`).
   private hash = 0;
   private subject = 0;
@@ -361,21 +372,24 @@ class DecisionCache {
     if (mrenclave !== '') h ^= Math.imul(leadingCodes(mrenclave), 0x27d4eb2f) ^ Math.imul(leadingCodes(mrsigner), 0x165667b1);
     h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
     h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
-    this.hash = h ^ (h >>> 15);
+    this.hash = (h ^ (h >>> 15)) & hashMask;
   }
 
   /** The decision cached for the key, or undefined. */
   find(): Decision | undefined {
     const entries = this.entries;
-    if (entries === null) return undefined;
-    const set = this.hash & (this.sets - 1);
-    for (let way = 0; way < 2; way++) {
-      const c = entries[2 * set + way];
-      if (c !== undefined && this.matches(c)) {
-        this.recent![set] = way;
-        return c.decision;
+    if (entries !== null) {
+      const set = this.hash & (this.sets - 1);
+      for (let way = 0; way < 2; way++) {
+        const c = entries[2 * set + way];
+        if (c !== undefined && this.matches(c)) {
+          this.recent![set] = way;
+          this.hits++;
+          return c.decision;
+        }
       }
     }
+    this.misses++;
     return undefined;
   }
 
@@ -429,15 +443,28 @@ class DecisionCache {
     recent[set] = way;
   }
 
-  /** @internal for tests: how many entries hold a decision. */
-  size(): number {
-    return this.entries === null ? 0 : this.entries.filter((c) => c !== undefined).length;
+  /** How many entries the cache has, and how many hold a decision (counted: not for a hot path). */
+  stats(): DecisionCacheStats {
+    const used = this.entries === null ? 0 : this.entries.reduce((n, c) => (c === undefined ? n : n + 1), 0);
+    return { size: 2 * this.sets, used, hits: this.hits, misses: this.misses };
   }
 }
 
 /** The codes of a string's first four characters (of at least four), one byte each. */
 function leadingCodes(text: string): number {
   return (text.charCodeAt(0) << 24) ^ (text.charCodeAt(1) << 16) ^ (text.charCodeAt(2) << 8) ^ text.charCodeAt(3);
+}
+
+/** What `Evaluator.decisionCacheStats` reports of the decision cache of the table in force. */
+export interface DecisionCacheStats {
+  /** Entries (0: the evaluator caches no decisions). */
+  size: number;
+  /** Entries that hold a decision. */
+  used: number;
+  /** Requests answered from the cache since the table was put in force. */
+  hits: number;
+  /** Requests that could have been (a subject handle, a valid enclave) but were decided from the table. */
+  misses: number;
 }
 
 /** Options of `Evaluator.fromTable` and `Evaluator.fromFile`. */
@@ -554,6 +581,12 @@ export class Evaluator {
     const state = makeState(table, this.decisionCache);
     if (this.deciding) this.disturbed = true;
     this.state = state;
+  }
+
+  /** The decision cache of the table in force: its size, and how often it answered. */
+  get decisionCacheStats(): DecisionCacheStats {
+    const memo = this.state.memo;
+    return memo === null ? { size: 0, used: 0, hits: 0, misses: 0 } : memo.stats();
   }
 
   /** The policy name and version, and the digest, of the table in force. */
