@@ -65,8 +65,8 @@ const LAZY_CLASS_DEPTH_LIMIT = 32;
  */
 const SUBJECT_CACHE_SETS = 8192;
 /** Entries of the decision cache (State.memo) unless the evaluator is told otherwise. */
-export const DEFAULT_DECISION_CACHE = 65536;
-/** The largest decision cache an evaluator may be given (about 1.6 GB when full). */
+const DEFAULT_DECISION_CACHE = 65536;
+/** The largest decision cache an evaluator may be given (about 0.8 GB when full: see EvaluatorOptions). */
 const MAX_DECISION_CACHE = 1 << 22;
 
 /** Serial numbers of handles, which key the decision cache: never reused, so a collected handle's entries can never match. */
@@ -111,12 +111,13 @@ export class SubjectHandle {
   /** @internal the classes the subject belongs to, ascending */
   classList: Int32Array = EMPTY_LIST;
 
-  /** @internal what keys its decisions in the decision cache */
-  readonly serial = ++handleSerials;
+  /** What keys its decisions in the decision cache: private, so only a real handle has one. */
+  readonly #serial = ++handleSerials;
 
   /** @internal use Evaluator.resolveSubject */
   constructor(subject: NormalizedSubject | undefined, error: string | undefined) {
-    // Frozen: a handle's decisions are cached, so what it stands for must not change.
+    // What a handle stands for cannot change, since its decisions are cached: the subject is
+    // frozen, and the fields that say what it is cannot be written.
     if (subject !== undefined) {
       Object.freeze(subject.holds);
       Object.freeze(subject);
@@ -125,7 +126,18 @@ export class SubjectHandle {
     this.error = error;
     this.holdsProvision = subject !== undefined && subject.holds.includes(PROVISION_DEVICE);
     this.table = undefined;
+    lockFields(this, ['subject', 'error', 'holdsProvision']);
   }
+
+  /** @internal its serial number; throws for anything that is not a real handle (a Proxy of one, say) */
+  static serialOf(handle: SubjectHandle): number {
+    return handle.#serial;
+  }
+}
+
+/** Makes `fields` of `target` read-only: writing them throws (modules are strict). */
+function lockFields<T extends object>(target: T, fields: readonly (keyof T & string)[]): void {
+  for (const field of fields) Object.defineProperty(target, field, { writable: false, configurable: false });
 }
 
 const EMPTY_LIST = new Int32Array(0);
@@ -209,8 +221,8 @@ export class EnclaveHandle {
   /** @internal */
   enclaveRecord = -1;
 
-  /** @internal what keys its decisions in the decision cache */
-  readonly serial = ++handleSerials;
+  /** What keys its decisions in the decision cache: private, so only a real handle has one. */
+  readonly #serial = ++handleSerials;
 
   /** @internal use Evaluator.resolveEnclave */
   constructor(enclave: NormalizedEnclave | undefined, error: string | undefined) {
@@ -219,6 +231,12 @@ export class EnclaveHandle {
     this.isvprodid = enclave?.isvprodid ?? 0;
     this.isvsvn = enclave?.isvsvn ?? 0;
     this.attributeBits = enclave?.attributeBits ?? 0;
+    lockFields(this, ['enclave', 'error', 'isvprodid', 'isvsvn', 'attributeBits']);
+  }
+
+  /** @internal its serial number; throws for anything that is not a real handle (a Proxy of one, say) */
+  static serialOf(handle: EnclaveHandle): number {
+    return handle.#serial;
   }
 }
 
@@ -367,9 +385,13 @@ class DecisionCache {
     this.attributes = attributes;
     this.via = via;
     let h = Math.imul(subject | 0, 0x9e3779b1) ^ Math.imul(enclave | 0, 0x85ebca6b) ^ Math.imul(attributes | 0, 0xc2b2ae35) ^ numbers ^ via;
-    // A measurement's first four characters (their codes, one byte each) are enough to spread
-    // keys over the sets; equality is decided by comparing the strings.
-    if (mrenclave !== '') h ^= Math.imul(leadingCodes(mrenclave), 0x27d4eb2f) ^ Math.imul(leadingCodes(mrsigner), 0x165667b1);
+    // A measurement's first eight characters (32 bits of a digest) and its last four (so that
+    // made-up measurements that differ only at the end spread too) spread keys over the sets;
+    // equality is decided by comparing the strings.
+    if (mrenclave !== '') {
+      h ^= Math.imul(codesAt(mrenclave, 0), 0x27d4eb2f) ^ Math.imul(codesAt(mrenclave, 4), 0x165667b1) ^ Math.imul(codesAt(mrenclave, 60), 0x2545f491);
+      h ^= Math.imul(codesAt(mrsigner, 0), 0xd3a2646d) ^ Math.imul(codesAt(mrsigner, 4), 0xfd7046c5) ^ Math.imul(codesAt(mrsigner, 60), 0x9e3779b9);
+    }
     h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
     h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
     this.hash = (h ^ (h >>> 15)) & hashMask;
@@ -450,9 +472,9 @@ class DecisionCache {
   }
 }
 
-/** The codes of a string's first four characters (of at least four), one byte each. */
-function leadingCodes(text: string): number {
-  return (text.charCodeAt(0) << 24) ^ (text.charCodeAt(1) << 16) ^ (text.charCodeAt(2) << 8) ^ text.charCodeAt(3);
+/** The codes of four characters of a string from `at` (the string is longer), one byte each. */
+function codesAt(text: string, at: number): number {
+  return (text.charCodeAt(at) << 24) ^ (text.charCodeAt(at + 1) << 16) ^ (text.charCodeAt(at + 2) << 8) ^ text.charCodeAt(at + 3);
 }
 
 /** What `Evaluator.decisionCacheStats` reports of the decision cache of the table in force. */
@@ -471,17 +493,27 @@ export interface DecisionCacheStats {
 export interface EvaluatorOptions {
   /**
    * Entries of the decision cache, rounded up to a power of two (0 turns it off; at most
-   * 4,194,304). Default 65,536: at most about 18 MB when full of requests that give an
-   * enclave's fields, about 6 MB of requests with handles.
+   * 4,194,304). Default 65,536, which when full holds about 13 MB with requests that give an
+   * enclave's fields (their measurement strings are kept), about 7 MB with handles.
    */
   decisionCache?: number;
 }
 
+const OPTION_NAMES = new Set(['decisionCache']);
+
 /** The number of decision-cache entries `options` asks for; throws a TypeError saying why it cannot be used. */
 function decisionCacheSize(options: EvaluatorOptions | undefined): number {
-  const asked = options?.decisionCache ?? DEFAULT_DECISION_CACHE;
-  if (!Number.isInteger(asked) || asked < 0 || asked > MAX_DECISION_CACHE) {
-    throw new TypeError(`decisionCache must be an integer from 0 to ${MAX_DECISION_CACHE} (found ${String(asked)})`);
+  if (options === undefined) return DEFAULT_DECISION_CACHE;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`evaluator options must be an object (found ${JSON.stringify(options) ?? String(options)})`);
+  }
+  for (const name of Object.keys(options)) {
+    if (!OPTION_NAMES.has(name)) throw new TypeError(`unknown evaluator option ${JSON.stringify(name)} (known: ${[...OPTION_NAMES].join(', ')})`);
+  }
+  const asked: unknown = options.decisionCache;
+  if (asked === undefined) return DEFAULT_DECISION_CACHE;
+  if (typeof asked !== 'number' || !Number.isInteger(asked) || asked < 0 || asked > MAX_DECISION_CACHE) {
+    throw new TypeError(`decisionCache must be an integer from 0 to ${MAX_DECISION_CACHE} (found ${typeof asked === 'number' ? String(asked) : (JSON.stringify(asked) ?? String(asked))})`);
   }
   if (asked === 0) return 0;
   let size = 2;
@@ -655,7 +687,11 @@ export class Evaluator {
     const rawSubject = this.envelope.subject;
     let holdsProvision = false;
     let handle: SubjectHandle | undefined;
+    let subjectSerial = 0;
     if (rawSubject instanceof SubjectHandle) {
+      // Only a real handle has a serial: anything else that passes `instanceof` (a Proxy of a
+      // handle, an object made from its prototype) throws here, and decide denies.
+      subjectSerial = SubjectHandle.serialOf(rawSubject);
       if (rawSubject.subject === undefined) return invalid(rawSubject.error ?? 'invalid subject');
       handle = rawSubject;
     } else {
@@ -696,10 +732,14 @@ export class Evaluator {
     let fieldsRead = false;
     let keyBits = -1;
     if (rawEnclave instanceof EnclaveHandle) {
+      const enclaveSerial = EnclaveHandle.serialOf(rawEnclave);
       if (rawEnclave.enclave === undefined) return invalid(rawEnclave.error ?? 'invalid enclave');
-      if (handle !== undefined && memo !== null) {
+      const { isvprodid, isvsvn } = rawEnclave;
+      // (A handle's numbers are validated and cannot be written; checked again all the same,
+      // since the key packs them into one number.)
+      if (handle !== undefined && memo !== null && (isvprodid & 0xffff) === isvprodid && (isvsvn & 0xffff) === isvsvn) {
         keyBits = rawEnclave.attributeBits;
-        memo.key(handle.serial, rawEnclave.serial, '', '', rawEnclave.isvprodid | (rawEnclave.isvsvn << 16), keyBits, viaFlag);
+        memo.key(handle === rawSubject ? subjectSerial : SubjectHandle.serialOf(handle), enclaveSerial, '', '', isvprodid | (isvsvn << 16), keyBits, viaFlag);
       }
     } else {
       const read = readEnclaveFields(rawEnclave, fields, e, state.lookup);
@@ -709,7 +749,7 @@ export class Evaluator {
       if (fieldsRead && handle !== undefined && memo !== null) {
         keyBits = enclaveKeyBits(fields);
         if (keyBits >= 0) {
-          memo.key(handle.serial, 0, fields.mrenclave as string, fields.mrsigner as string, (fields.isvprodid as number) | ((fields.isvsvn as number) << 16), keyBits, viaFlag);
+          memo.key(handle === rawSubject ? subjectSerial : SubjectHandle.serialOf(handle), 0, fields.mrenclave as string, fields.mrsigner as string, (fields.isvprodid as number) | ((fields.isvsvn as number) << 16), keyBits, viaFlag);
         }
       }
     }

@@ -397,17 +397,15 @@ export interface EnclaveSink extends NormalizedEnclave {
 }
 
 /**
- * `normalizeEnclave` without allocating: fills `out` and returns undefined, or returns why the
- * enclave is invalid. Never throws. With a `lookup`, it also fills `out.signerIndex` and
- * `out.enclaveIndex`, and a measurement the lookup knows needs no further validation. The
- * lookup's answers are what the caller uses, so nothing is allocated for the rest: each
- * measurement is kept as written, in whatever case, and `out.attributesHex` is not filled.
+ * `normalizeEnclave` into a caller's object: fills `out` and returns undefined, or returns why
+ * the enclave is invalid. Never throws. (The evaluator reads an enclave in two halves,
+ * `readEnclaveFields` and `validateEnclaveFields`, with a lookup into its table: a measurement
+ * the lookup knows needs no further validation, each measurement is kept as written, in
+ * whatever case, and `attributesHex` is not filled.)
  */
-export function readEnclave(raw: unknown, out: NormalizedEnclave): string | undefined;
-export function readEnclave(raw: unknown, out: EnclaveSink, lookup: MeasurementLookup): string | undefined;
-export function readEnclave(raw: unknown, out: NormalizedEnclave | EnclaveSink, lookup?: MeasurementLookup): string | undefined {
+export function readEnclave(raw: unknown, out: NormalizedEnclave): string | undefined {
   try {
-    return enclaveInto(raw, out, lookup);
+    return enclaveInto(raw, out, undefined);
   } catch (error) {
     return `enclave could not be read (${messageOf(error)})`;
   }
@@ -428,7 +426,8 @@ export interface EnclaveFields {
   attributes: unknown;
   /**
    * The low 32 bits of the attributes flags (unsigned), or -1 when `attributes` is invalid: an
-   * array's names are read once, here, and the decision uses what was read.
+   * array's names are read here, and the decision uses what was read (invalid ones are read
+   * again, only to say what is wrong with them).
    */
   bits: number;
 }

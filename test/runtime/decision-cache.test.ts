@@ -265,20 +265,43 @@ describe('the decision cache', () => {
     expect(ev.decide({ subject: handle, enclave }).decision).toBe('allow');
   });
 
-  it("freezes a subject handle's subject, which its cached decisions stand for", () => {
+  it('keeps handles from being changed or imitated, which their cached decisions stand for', () => {
     const ev = Evaluator.fromTable(table);
-    const handle = ev.resolveSubject({ exe: '/usr/bin/aesm_service', uid: 1, gid: 1, holds: [] });
-    expect(Object.isFrozen(handle.subject)).toBe(true);
-    expect(Object.isFrozen(handle.subject!.holds)).toBe(true);
+    const subject = ev.resolveSubject({ ...SUBJECTS[2] });
+    const enclave = ev.resolveEnclave({ mrenclave: B, mrsigner: A, isvprodid: 1, isvsvn: 9, attributes: ['provisionkey'] });
+    expect(ev.decide({ subject, enclave }).decision).toBe('allow');
+    const writes: [object, string, unknown][] = [
+      [subject, 'holdsProvision', false],
+      [subject, 'subject', { ...SUBJECTS[0] }],
+      [subject, 'error', 'x'],
+      [enclave, 'isvprodid', 65537],
+      [enclave, 'isvsvn', 0.5],
+      [enclave, 'attributeBits', 0],
+      [enclave, 'enclave', undefined],
+    ];
+    for (const [target, field, value] of writes) expect(() => ((target as Record<string, unknown>)[field] = value), field).toThrow(TypeError);
+    expect(Object.isFrozen(subject.subject)).toBe(true);
+    expect(Object.isFrozen(subject.subject!.holds)).toBe(true);
+    // Objects that pass `instanceof` without being handles are refused, cached or not.
+    for (const ev2 of [ev, Evaluator.fromTable(table, { decisionCache: 0 })]) {
+      for (const fake of [new Proxy(subject, {}), Object.create(subject) as object]) {
+        expect(ev2.decide({ subject: fake, enclave })).toMatchObject({ decision: 'deny', rule: null });
+      }
+      expect(ev2.decide({ subject, enclave: new Proxy(enclave, {}) })).toMatchObject({ decision: 'deny', rule: null });
+    }
   });
 
   it('takes a size, rounded up to a power of two, and refuses sizes it cannot use', () => {
     expect(Evaluator.fromTable(table, { decisionCache: 3 }).decisionCacheStats.size).toBe(4);
     expect(Evaluator.fromTable(table, { decisionCache: 1 }).decisionCacheStats.size).toBe(2);
     expect(Evaluator.fromTable(table, {}).decisionCacheStats.size).toBe(65536);
-    for (const bad of [-1, 1.5, Number.NaN, 2 ** 23, '8' as unknown as number]) {
+    for (const bad of [-1, 1.5, Number.NaN, 2 ** 23, '8' as unknown as number, null as unknown as number]) {
       expect(() => Evaluator.fromTable(table, { decisionCache: bad })).toThrow(TypeError);
     }
+    expect(() => Evaluator.fromTable(table, { decisionCache: '8' as unknown as number })).toThrow('(found "8")');
+    // A misspelt option is refused rather than leaving the cache on unnoticed.
+    expect(() => Evaluator.fromTable(table, { decisioncache: 0 } as object)).toThrow('unknown evaluator option "decisioncache"');
+    expect(() => Evaluator.fromTable(table, 0 as unknown as object)).toThrow('evaluator options must be an object');
   });
 
   it('keeps a full cache right: 3,000 requests through 64 entries, three times', () => {
