@@ -9,8 +9,11 @@ export function renderChart(results, machine) {
   const right = 300;
   const top = 40;
   const bottom = 60;
-  // One line per engine; the variants of the sgxpol handle row ("sgxpol (handle), …") stay in the table only.
-  const engines = [...new Set(results.flatMap((r) => Object.keys(r.engines)))].filter((name) => !name.includes('), '));
+  // One line per engine; the variants of the sgxpol handle row ("sgxpol (handle), …"), and the
+  // rows without a decision cache but the subject handle's, stay in the table only.
+  const engines = [...new Set(results.flatMap((r) => Object.keys(r.engines)))].filter(
+    (name) => !name.includes('), ') && (!name.includes('no decision cache') || name === 'sgxpol (handle, no decision cache)'),
+  );
   const series = engines.map((name) => ({
     name,
     points: results.filter((r) => r.engines[name]?.ns).map((r) => [r.rules, 1e9 / r.engines[name].ns]),

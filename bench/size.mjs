@@ -113,6 +113,10 @@ if (loadRun.status !== 0) throw new Error(`loading the table failed: ${loadRun.s
 result.loadMs = JSON.parse(loadRun.stdout).ms;
 rmSync(tableDir, { recursive: true, force: true });
 const evaluator = Evaluator.fromTable(tableText);
+// The same table without a decision cache: every decision made from the table, as for a request
+// the evaluator has not seen before. (The timed requests repeat, round after round, so the
+// evaluator above answers them from its cache after the first round.)
+const cold = Evaluator.fromTable(tableText, { decisionCache: 0 });
 
 // ---- requests and agreement ----
 const count = quick ? 2000 : 10000;
@@ -139,11 +143,16 @@ function withHandlesFor(requests, part, resolve) {
 const withHandles = withHandlesFor(reqs, 'subject', (subject) => evaluator.resolveSubject(subject));
 // Both parts resolved once: what a hook pays when it has seen the process and the enclave before.
 const withBoth = withHandlesFor(withHandles, 'enclave', (enclave) => evaluator.resolveEnclave(enclave));
+// The cold evaluator's own handles (a handle is matched for one table at a time).
+const coldWithHandles = withHandlesFor(reqs, 'subject', (subject) => cold.resolveSubject(subject));
+const coldWithBoth = withHandlesFor(coldWithHandles, 'enclave', (enclave) => cold.resolveEnclave(enclave));
 
 progress.step(`${ruleCount} rules: checking agreement with the reference interpreter`);
 // The reference interpreter is a linear scan over the syntax tree; at a million rules it is
-// checked on a sample, and the sample size is reported. Each of the three ways of asking sgxpol
-// is held to it (decision, rule and audit flag); `disagreements` counts every answer that differs.
+// checked on a sample, and the sample size is reported. Each way of asking sgxpol is held to it
+// (decision, rule and audit flag): a plain request, a subject handle, both handles, the subject
+// handle again (now from the decision cache), and the first three on the evaluator without a
+// cache; `disagreements` counts every answer that differs.
 const checkCount = ruleCount >= 1e6 ? 200 : ruleCount >= 1e5 ? 1000 : count;
 /** Whether two decisions differ in what the reference is held to: decision, rule, audit flag. */
 const differs = (got, expected) => got.decision !== expected.decision || got.rule !== expected.rule || got.audit !== expected.audit;
@@ -151,7 +160,9 @@ let disagreements = 0;
 const tally = { allow: 0, deny: 0, default: 0 };
 for (let i = 0; i < checkCount; i++) {
   const expected = referenceDecide(program, reqs[i]);
-  for (const got of [evaluator.decide(reqs[i]), evaluator.decide(withHandles[i]), evaluator.decide(withBoth[i])]) {
+  const answers = [evaluator.decide(reqs[i]), evaluator.decide(withHandles[i]), evaluator.decide(withBoth[i])];
+  answers.push(evaluator.decide(withHandles[i]), cold.decide(reqs[i]), cold.decide(coldWithHandles[i]), cold.decide(coldWithBoth[i]));
+  for (const got of answers) {
     if (differs(got, expected)) disagreements++;
   }
   tally[expected.rule === 'default' ? 'default' : expected.decision]++;
@@ -184,20 +195,28 @@ if (ruleCount >= 1000 && ruleCount <= 100000) {
 }
 
 progress.step(`${ruleCount} rules: timing sgxpol`);
-// The four ways of asking this evaluator, and the 100-signer policy, their rounds interleaved.
-// The fourth cycles 1,000 requests instead of 10,000: how much of the figures is the memory the
-// requests and the table's reached parts spread over.
+// The four ways of asking this evaluator, the three on the evaluator without a decision cache,
+// and the 100-signer policy, their rounds interleaved. The fourth cycles 1,000 requests instead
+// of 10,000: how much of the figures is the memory the requests and the table's reached parts
+// spread over.
 const decideOf = (r) => evaluator.decide(r).decision;
-const [handleNs, jsonNs, bothNs, fewRequestsNs, fewSignersNs] = timeTogether([
+const decideCold = (r) => cold.decide(r).decision;
+const [handleNs, jsonNs, bothNs, fewRequestsNs, coldHandleNs, coldJsonNs, coldBothNs, fewSignersNs] = timeTogether([
   [withHandles, decideOf],
   [reqs, decideOf],
   [withBoth, decideOf],
   [withHandles.slice(0, 1000), decideOf],
+  [coldWithHandles, decideCold],
+  [reqs, decideCold],
+  [coldWithBoth, decideCold],
   ...(fewRow ? [fewRow.workload] : []),
 ]);
 result.engines['sgxpol (handle)'] = { ns: handleNs };
 result.engines['sgxpol (JSON request)'] = { ns: jsonNs };
 result.engines['sgxpol (subject + enclave handles)'] = { ns: bothNs };
+result.engines['sgxpol (handle, no decision cache)'] = { ns: coldHandleNs };
+result.engines['sgxpol (JSON request, no decision cache)'] = { ns: coldJsonNs };
+result.engines['sgxpol (subject + enclave handles, no decision cache)'] = { ns: coldBothNs };
 result.engines['sgxpol (handle), 1,000 distinct requests'] = { ns: fewRequestsNs };
 if (fewRow) result.engines['sgxpol (handle), 100 signers'] = { ns: fewSignersNs, disagreements: fewRow.disagreements, checked: fewRow.checked };
 
