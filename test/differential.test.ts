@@ -84,8 +84,11 @@ function checkPolicy(info: PolicyInfo, requests: unknown[]): void {
     ];
     if (hasSubject(request)) {
       answers.push(['decide with a resolveSubject handle', roundTripped.decide({ ...request, subject: freshHandles.get(request.subject) })]);
-      // The same again, a new object: from the evaluator's decision cache when the request is valid.
-      answers.push(['decide with a handle, again (decision cache)', roundTripped.decide({ ...request, subject: freshHandles.get(request.subject) })]);
+      // The same twice more, new objects: a valid request's decision is stored in the evaluator's
+      // decision cache the second time it is seen, and answered from it the third.
+      for (const time of ['second', 'third']) {
+        answers.push([`decide with a handle, a ${time} time (decision cache)`, roundTripped.decide({ ...request, subject: freshHandles.get(request.subject) })]);
+      }
       answers.push(['decide with a handle resolved before a table swap', swapped.decide({ ...request, subject: staleHandles.get(request.subject) })]);
     }
     for (const [how, fast] of answers) {
