@@ -77,11 +77,11 @@ let handleSerials = 0;
  * requests. After a table swap it is matched again, once, on its next use.
  */
 export class SubjectHandle {
-  /** The validated subject, or undefined when it was invalid. */
-  readonly subject: NormalizedSubject | undefined;
-  /** Why the subject is invalid, when it is. */
-  readonly error: string | undefined;
-  readonly holdsProvision: boolean;
+  // What a handle stands for cannot change, since its decisions are cached: these are private
+  // (read through getters; writing them throws), and the subject is frozen.
+  readonly #subject: NormalizedSubject | undefined;
+  readonly #error: string | undefined;
+  readonly #holdsProvision: boolean;
   /** @internal the table the bits below were computed for */
   table: LoadedTable | undefined;
   /**
@@ -116,28 +116,35 @@ export class SubjectHandle {
 
   /** @internal use Evaluator.resolveSubject */
   constructor(subject: NormalizedSubject | undefined, error: string | undefined) {
-    // What a handle stands for cannot change, since its decisions are cached: the subject is
-    // frozen, and the fields that say what it is cannot be written.
     if (subject !== undefined) {
       Object.freeze(subject.holds);
       Object.freeze(subject);
     }
-    this.subject = subject;
-    this.error = error;
-    this.holdsProvision = subject !== undefined && subject.holds.includes(PROVISION_DEVICE);
+    this.#subject = subject;
+    this.#error = error;
+    this.#holdsProvision = subject !== undefined && subject.holds.includes(PROVISION_DEVICE);
     this.table = undefined;
-    lockFields(this, ['subject', 'error', 'holdsProvision']);
+  }
+
+  /** The validated subject (frozen), or undefined when it was invalid. */
+  get subject(): NormalizedSubject | undefined {
+    return this.#subject;
+  }
+
+  /** Why the subject is invalid, when it is. */
+  get error(): string | undefined {
+    return this.#error;
+  }
+
+  /** Whether the subject holds /dev/sgx_provision. */
+  get holdsProvision(): boolean {
+    return this.#holdsProvision;
   }
 
   /** @internal its serial number; throws for anything that is not a real handle (a Proxy of one, say) */
   static serialOf(handle: SubjectHandle): number {
     return handle.#serial;
   }
-}
-
-/** Makes `fields` of `target` read-only: writing them throws (modules are strict). */
-function lockFields<T extends object>(target: T, fields: readonly (keyof T & string)[]): void {
-  for (const field of fields) Object.defineProperty(target, field, { writable: false, configurable: false });
 }
 
 const EMPTY_LIST = new Int32Array(0);
@@ -205,15 +212,14 @@ class Stripes {
  * it also saves). Where its measurements are in the table is looked up again after a swap.
  */
 export class EnclaveHandle {
-  /** The validated identity, or undefined when it was invalid. */
-  readonly enclave: NormalizedEnclave | undefined;
-  readonly error: string | undefined;
-  /** @internal the identity's numbers, kept on the handle itself so deciding reads one object */
-  readonly isvprodid: number;
-  /** @internal */
-  readonly isvsvn: number;
-  /** @internal */
-  readonly attributeBits: number;
+  // What a handle stands for cannot change, since its decisions are cached: these are private
+  // (read through getters; writing them throws), and the identity is a frozen copy. The numbers
+  // are kept on the handle itself so that deciding reads one object.
+  readonly #enclave: NormalizedEnclave | undefined;
+  readonly #error: string | undefined;
+  readonly #isvprodid: number;
+  readonly #isvsvn: number;
+  readonly #attributeBits: number;
   /** @internal the table the records below belong to */
   table: LoadedTable | undefined = undefined;
   /** @internal */
@@ -226,12 +232,36 @@ export class EnclaveHandle {
 
   /** @internal use Evaluator.resolveEnclave */
   constructor(enclave: NormalizedEnclave | undefined, error: string | undefined) {
-    this.enclave = enclave === undefined ? undefined : Object.freeze({ ...enclave });
-    this.error = error;
-    this.isvprodid = enclave?.isvprodid ?? 0;
-    this.isvsvn = enclave?.isvsvn ?? 0;
-    this.attributeBits = enclave?.attributeBits ?? 0;
-    lockFields(this, ['enclave', 'error', 'isvprodid', 'isvsvn', 'attributeBits']);
+    this.#enclave = enclave === undefined ? undefined : Object.freeze({ ...enclave });
+    this.#error = error;
+    this.#isvprodid = enclave?.isvprodid ?? 0;
+    this.#isvsvn = enclave?.isvsvn ?? 0;
+    this.#attributeBits = enclave?.attributeBits ?? 0;
+  }
+
+  /** The validated identity (frozen), or undefined when it was invalid. */
+  get enclave(): NormalizedEnclave | undefined {
+    return this.#enclave;
+  }
+
+  /** Why the enclave is invalid, when it is. */
+  get error(): string | undefined {
+    return this.#error;
+  }
+
+  /** @internal */
+  get isvprodid(): number {
+    return this.#isvprodid;
+  }
+
+  /** @internal */
+  get isvsvn(): number {
+    return this.#isvsvn;
+  }
+
+  /** @internal the low 32 bits of the attributes flags */
+  get attributeBits(): number {
+    return this.#attributeBits;
   }
 
   /** @internal its serial number; throws for anything that is not a real handle (a Proxy of one, say) */
