@@ -14,22 +14,8 @@ const now = () => Number(process.hrtime.bigint());
 const median = (a) => { const b = [...a].sort((x, y) => x - y); const m = b.length >> 1; return b.length % 2 ? b[m] : (b[m - 1] + b[m]) / 2; };
 const out = { seed, NREQ, ROUNDS, node: process.version, sizes: {} };
 
-const S = {};
-for (const n of SIZES) {
-  const g = generate(seed + n, n);
-  const file = `heldout${n}.sgxpol`;
-  gc();
-  const t0 = now();
-  const res = compileSource(g.text, { filename: file });
-  const compileMs = (now() - t0) / 1e6;
-  if (!res.ok) { console.error(res.diagnostics.filter((d) => d.severity === 'error').slice(0, 5)); process.exit(1); }
-  const t1 = now();
-  const ev = Evaluator.fromTable(res.table);
-  const loadMs = (now() - t1) / 1e6;
-  const P = prepare(g.model);
-  const F = prepareFast(P);
-  const rq = makeRequests(g, NREQ, seed * 7 + n);
-  const parsed = rq.texts.map((t) => JSON.parse(t)); // each request from its own JSON text
+/** The requests with `ev`'s subject handles, and with its subject and enclave handles: one handle per distinct text. */
+function handleRequests(ev, parsed) {
   // subject handles: one per distinct subject text (as a hook caching per process)
   const sh = new Map();
   let tRes = now();
@@ -53,6 +39,26 @@ for (const n of SIZES) {
     return { ...q, enclave: h };
   });
   const resolveEncMs = (now() - tRes) / 1e6;
+  return { subjReqs, bothReqs, resolveSubjMs, resolveEncMs, encThrows, subjects: sh.size, enclaves: eh.size };
+}
+
+const S = {};
+for (const n of SIZES) {
+  const g = generate(seed + n, n);
+  const file = `heldout${n}.sgxpol`;
+  gc();
+  const t0 = now();
+  const res = compileSource(g.text, { filename: file });
+  const compileMs = (now() - t0) / 1e6;
+  if (!res.ok) { console.error(res.diagnostics.filter((d) => d.severity === 'error').slice(0, 5)); process.exit(1); }
+  const t1 = now();
+  const ev = Evaluator.fromTable(res.table);
+  const loadMs = (now() - t1) / 1e6;
+  const P = prepare(g.model);
+  const F = prepareFast(P);
+  const rq = makeRequests(g, NREQ, seed * 7 + n);
+  const parsed = rq.texts.map((t) => JSON.parse(t)); // each request from its own JSON text
+  const { subjReqs, bothReqs, resolveSubjMs, resolveEncMs, encThrows, subjects, enclaves } = handleRequests(ev, parsed);
   // reference decisions
   const refs = parsed.map((q) => decideRef(P, q, file));
   let fastAgree = 0;
@@ -83,19 +89,9 @@ for (const n of SIZES) {
   }
   // The same table on an evaluator without a decision cache (added in the ninth session: the
   // timed requests repeat, so the default evaluator answers them from its cache after the first
-  // round), with its own handles; every decision checked against the scan as above.
+  // rounds), with its own handles; every decision checked against the scan as above.
   const evCold = Evaluator.fromTable(res.table, { decisionCache: 0 });
-  const shCold = new Map(), ehCold = new Map();
-  const subjReqsCold = subjReqs.map((q, i) => {
-    const key = JSON.stringify(parsed[i].subject);
-    if (!shCold.has(key)) shCold.set(key, evCold.resolveSubject(JSON.parse(key)));
-    return { ...q, subject: shCold.get(key) };
-  });
-  const bothReqsCold = subjReqsCold.map((q) => {
-    const key = JSON.stringify(q.enclave);
-    if (!ehCold.has(key)) { let h; try { h = evCold.resolveEnclave(JSON.parse(key)); } catch { h = JSON.parse(key); } ehCold.set(key, h); }
-    return { ...q, enclave: ehCold.get(key) };
-  });
+  const { subjReqs: subjReqsCold, bothReqs: bothReqsCold } = handleRequests(evCold, parsed);
   for (const [name, arr] of [['subjHandleCold', subjReqsCold], ['bothHandlesCold', bothReqsCold]]) {
     let dec = 0, full = 0;
     for (let i = 0; i < arr.length; i++) {
@@ -108,7 +104,7 @@ for (const n of SIZES) {
   S[n] = { g, ev, evCold, P, F, parsed, subjReqs, bothReqs, subjReqsCold, bothReqsCold, refs, file };
   out.sizes[n] = { rulesInModel: g.model.rules.length, classes: g.model.classes.length, signers: g.model.signers.length, textBytes: g.text.length,
     compileMs: +compileMs.toFixed(0), loadMs: +loadMs.toFixed(0), warnings: res.diagnostics.length,
-    distinctSubjects: sh.size, distinctEnclaves: eh.size, resolveEnclaveThrows: encThrows, resolveSubjMs: +resolveSubjMs.toFixed(1), resolveEncMs: +resolveEncMs.toFixed(1),
+    distinctSubjects: subjects, distinctEnclaves: enclaves, resolveEnclaveThrows: encThrows, resolveSubjMs: +resolveSubjMs.toFixed(1), resolveEncMs: +resolveEncMs.toFixed(1),
     reqMix: rq.stats, refOutcomes: counts, agree, mismatches: mism };
   console.error(`size ${n}: compile ${compileMs.toFixed(0)} ms, load ${loadMs.toFixed(0)} ms, agree ${JSON.stringify(agree)}, outcomes ${JSON.stringify(counts)}`);
   for (const m of mism.slice(0, 5)) console.error('MISMATCH', JSON.stringify(m));

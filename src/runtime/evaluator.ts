@@ -379,10 +379,9 @@ interface CachedDecision {
  * serial and numbers, or its fields as written), the path. A request seen twice before (see
  * below) is answered without reading the table, so a hook that sees the same launches again and
  * again pays the same whatever the size of its policy (SELinux's access vector cache does this
- * for its decisions).
- * Only valid requests are cached, and an enclave given by its fields hits only when its
- * measurements equal, as strings, ones that were validated when their entry was made.
- * A new table gets a new, empty cache.
+ * for its decisions). Only valid requests are cached, and an enclave given by its fields hits
+ * only when its measurements equal, as strings, ones that were validated when their entry was
+ * made. A new table gets a new, empty cache.
  *
  * What a request that is not in the cache pays is kept small, for hooks whose requests seldom
  * repeat: the look-up reads one word per entry (`tags`, the key's hash) before any entry, and a
@@ -787,6 +786,8 @@ export class Evaluator {
         } else {
           this.matchEagerly(state);
         }
+      } else {
+        subjectSerial = SubjectHandle.serialOf(handle);
       }
     }
 
@@ -806,7 +807,7 @@ export class Evaluator {
       // since the key packs them into one number.)
       if (handle !== undefined && memo !== null && (isvprodid & 0xffff) === isvprodid && (isvsvn & 0xffff) === isvsvn) {
         keyBits = rawEnclave.attributeBits;
-        memo.key(handle === rawSubject ? subjectSerial : SubjectHandle.serialOf(handle), enclaveSerial, '', '', isvprodid | (isvsvn << 16), keyBits, viaFlag);
+        memo.key(subjectSerial, enclaveSerial, '', '', isvprodid | (isvsvn << 16), keyBits, viaFlag);
       }
     } else {
       const read = readEnclaveFields(rawEnclave, fields, e, state.lookup);
@@ -816,7 +817,7 @@ export class Evaluator {
       if (fieldsRead && handle !== undefined && memo !== null) {
         keyBits = enclaveKeyBits(fields);
         if (keyBits >= 0) {
-          memo.key(handle === rawSubject ? subjectSerial : SubjectHandle.serialOf(handle), 0, fields.mrenclave as string, fields.mrsigner as string, (fields.isvprodid as number) | ((fields.isvsvn as number) << 16), keyBits, viaFlag);
+          memo.key(subjectSerial, 0, fields.mrenclave as string, fields.mrsigner as string, (fields.isvprodid as number) | ((fields.isvsvn as number) << 16), keyBits, viaFlag);
         }
       }
     }
