@@ -433,11 +433,11 @@ export interface EnclaveFields {
 }
 
 /**
- * The first half of `readEnclave` with a lookup: reads each own field of an enclave object once
- * into `fields` and returns why the enclave is invalid if it is not an object, has an unknown
- * field, or mixes `sigstruct` with the identity fields. A `sigstruct` is read whole, into
- * `out`, and null returned; otherwise undefined, and nothing is validated yet (the second half
- * is `validateEnclaveFields`). Never throws.
+ * The first half of reading an enclave with a lookup (`readEnclave` reads one without): reads
+ * each own field of an enclave object once into `fields` and returns why the enclave is invalid
+ * if it is not an object, has an unknown field, or mixes `sigstruct` with the identity fields.
+ * A `sigstruct` is read whole, into `out`, and null returned; otherwise undefined, and nothing
+ * is validated yet (the second half is `validateEnclaveFields`). Never throws.
  */
 export function readEnclaveFields(raw: unknown, fields: EnclaveFields, out: EnclaveSink, lookup: MeasurementLookup): string | undefined | null {
   try {
@@ -447,7 +447,7 @@ export function readEnclaveFields(raw: unknown, fields: EnclaveFields, out: Encl
   }
 }
 
-/** The second half of `readEnclave` with a lookup: validates fields read by `readEnclaveFields` into `out`. Never throws. */
+/** The second half of reading an enclave with a lookup: validates fields read by `readEnclaveFields` into `out`. Never throws. */
 export function validateEnclaveFields(fields: EnclaveFields, out: EnclaveSink, lookup: MeasurementLookup): string | undefined {
   try {
     return validEnclaveInto(fields, out, lookup);
