@@ -84,8 +84,8 @@ function checkPolicy(info: PolicyInfo, requests: unknown[]): void {
     ];
     if (hasSubject(request)) {
       answers.push(['decide with a resolveSubject handle', roundTripped.decide({ ...request, subject: freshHandles.get(request.subject) })]);
-      // The same twice more, new objects: a valid request's decision is stored in the evaluator's
-      // decision cache the second time it is seen, and answered from it the third.
+      // The same twice more, new objects: a valid request's decision is in the evaluator's
+      // decision cache by then (stored at its first or second sight), and answered from it.
       for (const time of ['second', 'third']) {
         answers.push([`decide with a handle, a ${time} time (decision cache)`, roundTripped.decide({ ...request, subject: freshHandles.get(request.subject) })]);
       }

@@ -376,8 +376,8 @@ interface CachedDecision {
  * Decisions made with one table, for requests whose subject is a handle (resolved by the
  * caller, or a recurring plain subject's): two-way set-associative, keyed by everything a
  * decision depends on besides the table — the subject handle's serial, the enclave (a handle's
- * serial and numbers, or its fields as written), the path. A request seen twice before (see
- * below) is answered without reading the table, so a hook that sees the same launches again and
+ * serial and numbers, or its fields as written), the path. A request decided before (once its
+ * decision is stored: see below) is answered without reading the table, so a hook that sees the same launches again and
  * again pays the same whatever the size of its policy (SELinux's access vector cache does this
  * for its decisions). Only valid requests are cached, and an enclave given by its fields hits
  * only when its measurements equal, as strings, ones that were validated when their entry was
@@ -385,10 +385,11 @@ interface CachedDecision {
  *
  * What a request that is not in the cache pays is kept small, for hooks whose requests seldom
  * repeat: the look-up reads one word per entry (`tags`, the key's hash) before any entry, and a
- * decision is stored only when its key is seen a second time (`seen`, a bit per hash, cleared
- * when an eighth of its bits have been set), so a stream of requests that never repeat writes
- * few entries (those whose bit another key had set). Entries are made as they are needed, and
- * reused.
+ * decision is stored at once only while its set has an empty entry; in a full set it replaces
+ * the less recently used entry only when its key is seen a second time (`seen`, a bit per hash,
+ * cleared when an eighth of its bits have been set). So once the cache is full, a stream of
+ * requests that never repeat rewrites few entries (those whose bit another key had set), and
+ * until then every decision is stored. Entries are made as they are needed, and reused.
  */
 class DecisionCache {
   /** Per entry, its key's hash (0: empty); entry `2·set + way`. */
@@ -478,14 +479,22 @@ class DecisionCache {
     );
   }
 
-  /** Caches `decision` for the key, in place of its set's less recently used entry, if the key was seen before. */
+  /**
+   * Caches `decision` for the key: in an empty entry of its set, or, if the key was seen before,
+   * in place of the set's less recently used entry.
+   */
   put(decision: Decision): void {
-    if (!this.seenBefore()) return;
+    const tags = this.tags;
+    const set = this.hash & (this.sets - 1);
+    const way = tags[2 * set] === 0 ? 0 : tags[2 * set + 1] === 0 ? 1 : -1;
+    if (way < 0 && !this.seenBefore()) return;
+    this.store(set, way < 0 ? 1 - this.recent[set] : way, decision);
+  }
+
+  private store(set: number, way: number, decision: Decision): void {
     if (this.entries === null) this.entries = new Array<CachedDecision | undefined>(2 * this.sets).fill(undefined);
     const entries = this.entries;
     const tags = this.tags;
-    const set = this.hash & (this.sets - 1);
-    const way = tags[2 * set] === 0 ? 0 : tags[2 * set + 1] === 0 ? 1 : 1 - this.recent[set];
     const i = 2 * set + way;
     const old = entries[i];
     if (old === undefined) {
@@ -792,7 +801,7 @@ export class Evaluator {
     }
 
     // The enclave is read (not yet validated), and with a subject handle the decision cache is
-    // asked first: a request seen twice before is answered without touching the table.
+    // asked first: a request decided before is answered without touching the table.
     const e = this.enclave;
     const rawEnclave = this.envelope.enclave;
     const memo = state.memo;
